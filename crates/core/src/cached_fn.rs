@@ -1,0 +1,380 @@
+//! `CachedFn`: the per-function runtime behind `#[checkpoint]` and its companions.
+
+use crate::config::{OnError, OpenTier, Resolved};
+use crate::flight::{Flights, Role};
+use crate::report::{self, Event};
+use crate::{codec, maintenance, CheckpointError, Checkpointer, Digest, FnPath, Hasher, Key, ObjectHash, Outcome};
+use serde::{de::DeserializeOwned, Serialize};
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
+
+/// What the macro knows about a function at compile time.
+#[derive(Debug)]
+pub struct FnInfo {
+    /// `module_path!()` at the function.
+    pub module_path: &'static str,
+    /// The function's name (`Type.method` for methods).
+    pub name: &'static str,
+    /// The identity hash computed at compile time, 64 hex characters.
+    pub identity: &'static str,
+    /// Environment variables whose values are part of every call hash (`env(...)`).
+    pub env: &'static [&'static str],
+    /// Files whose contents are part of every call hash (`files(...)`).
+    pub files: &'static [&'static str],
+    /// The items the identity is made of, for [`CachedFn::identity_items`]:
+    /// `(path, short hash)` pairs.
+    pub items: &'static [(&'static str, &'static str)],
+}
+
+/// The runtime of one cached function: resolved options, storage, identity, in-flight calls.
+///
+/// One lives in a `static` per `#[checkpoint]` function; `square::handle()` returns it.
+/// Everything is resolved lazily on first use and again after [`CachedFn::reinit`].
+pub struct CachedFn {
+    info: FnInfo,
+    options: fn() -> Checkpointer,
+    open: OpenTier,
+    capture_once: Option<fn(&mut Hasher)>,
+    state: RwLock<Option<Arc<State>>>,
+    flights: Flights,
+    warned: Mutex<Vec<&'static str>>,
+    file_memo: Mutex<Vec<FileMemo>>,
+}
+
+struct State {
+    path: Arc<FnPath>,
+    identity: Digest,
+    once: Option<Digest>,
+    config: Result<Resolved, String>,
+}
+
+#[derive(Clone)]
+struct FileMemo {
+    path: &'static str,
+    stamp: (u64, Option<SystemTime>),
+    digest: Digest,
+}
+
+impl std::fmt::Debug for CachedFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedFn").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl CachedFn {
+    /// A cached function; used by the macro in a `static`.
+    #[doc(hidden)]
+    pub const fn new(info: FnInfo, options: fn() -> Checkpointer, open: OpenTier, capture_once: Option<fn(&mut Hasher)>) -> Self {
+        CachedFn {
+            info,
+            options,
+            open,
+            capture_once,
+            state: RwLock::new(None),
+            flights: Flights::new(),
+            warned: Mutex::new(Vec::new()),
+            file_memo: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn state(&self) -> Arc<State> {
+        if let Some(s) = &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
+            return s.clone();
+        }
+        let mut slot = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = &*slot {
+            return s.clone();
+        }
+        let options = (self.options)();
+        let identity = options
+            .identity_override()
+            .or_else(|| Digest::from_hex(self.info.identity))
+            .unwrap_or_else(|| Digest::of_bytes(self.info.identity.as_bytes()));
+        let once = self.capture_once.map(|f| {
+            let mut h = Hasher::new();
+            f(&mut h);
+            h.finish()
+        });
+        let config = options.resolve(self.open).map_err(|e| e.to_string());
+        let state = Arc::new(State {
+            path: Arc::new(FnPath::from_module_path(self.info.module_path, self.info.name)),
+            identity,
+            once,
+            config,
+        });
+        *slot = Some(state.clone());
+        state
+    }
+
+    /// Forgets the resolved options, identity and `capture_once` values: the next call
+    /// resolves them again (re-reading the environment and the preset).
+    pub fn reinit(&self) {
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = None;
+        self.file_memo.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.warned.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// The function's path (crate, module, name).
+    pub fn path(&self) -> Arc<FnPath> {
+        self.state().path.clone()
+    }
+
+    /// The identity hash in use (the compiled one, or `fn_hash_from`).
+    pub fn identity(&self) -> Digest {
+        self.state().identity
+    }
+
+    /// The items the identity hash is made of: `(path, short hash)`, in a stable order.
+    pub fn identity_items(&self) -> &'static [(&'static str, &'static str)] {
+        self.info.items
+    }
+
+    /// The resolved options, or the error that stopped them resolving.
+    pub fn config(&self) -> Result<Resolved, CheckpointError> {
+        self.state().config.clone().map_err(CheckpointError::Config)
+    }
+
+    /// Finishes a call hash: the arguments and captures the macro wrote, then `env`,
+    /// `files` and `capture_once`.
+    pub fn call_hash(&self, mut hasher: Hasher) -> Digest {
+        let state = self.state();
+        self.finish_hash(&state, &mut hasher);
+        hasher.finish()
+    }
+
+    fn finish_hash(&self, state: &State, h: &mut Hasher) {
+        for var in self.info.env {
+            h.write_name(var);
+            std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()).object_hash(h);
+        }
+        for (i, file) in self.info.files.iter().enumerate() {
+            h.write_name(file);
+            self.file_digest(i, file).object_hash(h);
+        }
+        if let Some(once) = state.once {
+            h.write_raw(&once.0);
+        }
+    }
+
+    /// A file's content hash, re-read only when its size or modification time changed.
+    fn file_digest(&self, index: usize, path: &'static str) -> Option<Digest> {
+        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        let stamp = (meta.len(), meta.modified().ok());
+        {
+            let memo = self.file_memo.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(m) = memo.get(index).filter(|m| m.path == path && m.stamp == stamp) {
+                return Some(m.digest);
+            }
+        }
+        let digest = hash_file(Path::new(path))?;
+        let mut memo = self.file_memo.lock().unwrap_or_else(PoisonError::into_inner);
+        if memo.len() <= index {
+            memo.resize(index + 1, FileMemo { path: "", stamp: (0, None), digest: Digest::default() });
+        }
+        memo[index] = FileMemo { path, stamp, digest };
+        Some(digest)
+    }
+
+    fn key(&self, state: &State, mut hasher: Hasher) -> Key {
+        self.finish_hash(state, &mut hasher);
+        Key { function: state.path.clone(), identity: state.identity, call: hasher.finish() }
+    }
+
+    /// Reports a cache failure by policy. Returns the error when it must be raised.
+    fn failed(&self, state: &State, config: Option<&Resolved>, op: &'static str, error: CheckpointError) -> Option<CheckpointError> {
+        let policy = config.map(|c| c.on_error).unwrap_or_default();
+        match policy {
+            OnError::Raise => Some(error),
+            OnError::Ignore => {
+                tracing::debug!(target: "checkpointer", function = %state.path, "{op} failed: {error}");
+                None
+            }
+            OnError::Warn => {
+                let first = {
+                    let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
+                    let first = !warned.contains(&op);
+                    if first {
+                        warned.push(op);
+                    }
+                    first
+                };
+                let verbose = config.map(|c| c.verbosity >= 1).unwrap_or(true);
+                report::warn(first && verbose, &state.path, &format!("cache {op} failed, running uncached: {error}"));
+                None
+            }
+        }
+    }
+
+    /// Loads a valid value: present, not expired, checksum good, decodable. A corrupt or
+    /// undecodable entry is a miss with a warning (it is overwritten by the next store).
+    async fn lookup<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key) -> Result<Option<T>, CheckpointError> {
+        let Some(entry) = config.storage.load(key).await? else {
+            return Ok(None);
+        };
+        if let Some(expiry) = &config.expiry {
+            if expiry.is_expired(entry.meta.created, SystemTime::now()) {
+                return Ok(None);
+            }
+        }
+        let checked = if config.storage.trusted() { Ok(()) } else { entry.verify() };
+        match checked.and_then(|()| codec::decode::<T>(&entry)) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                report::warn(config.verbosity >= 1, &state.path, &format!("entry [{}] is unusable, recomputing: {e}", key.call.short(12)));
+                Ok(None)
+            }
+        }
+    }
+
+    async fn store_value<T: Serialize>(&self, config: &Resolved, key: &Key, value: &T) -> Result<(), CheckpointError> {
+        let entry = codec::encode(value)?;
+        config.storage.store(key, entry).await
+    }
+
+    /// The cached call: load, or compute once (per key, per process) and store.
+    ///
+    /// `when` is the attribute's `when` for this call.
+    pub async fn call<O: Outcome, Fut: Future<Output = O>>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> Fut) -> O {
+        let state = self.state();
+        let config = match &state.config {
+            Ok(c) if when && c.enabled => c,
+            Ok(_) => return f().await,
+            Err(e) if when => {
+                let e = CheckpointError::Config(e.clone());
+                if let Some(Ok(o)) = self.failed(&state, None, "setup", e).map(O::from_error) {
+                    return o;
+                }
+                return f().await;
+            }
+            Err(_) => return f().await,
+        };
+        let key = self.key(&state, hasher);
+        match self.lookup::<O::Value>(&state, config, &key).await {
+            Ok(Some(v)) => {
+                report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+                return O::from_value(v);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(e) = self.failed(&state, Some(config), "load", e) {
+                    if let Ok(o) = O::from_error(e) {
+                        return o;
+                    }
+                }
+                // The store cannot be read: compute without waiting on or writing to it.
+                return f().await;
+            }
+        }
+        loop {
+            match self.flights.join(key.call) {
+                Role::Waiter(wait) => {
+                    wait.await;
+                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key).await {
+                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+                        return O::from_value(v);
+                    }
+                }
+                Role::Leader(_leader) => {
+                    // Another caller may have finished between our miss and joining.
+                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key).await {
+                        return O::from_value(v);
+                    }
+                    return self.compute_and_store(&state, config, &key, f).await;
+                }
+            }
+        }
+    }
+
+    async fn compute_and_store<O: Outcome, Fut: Future<Output = O>>(&self, state: &State, config: &Resolved, key: &Key, f: impl FnOnce() -> Fut) -> O {
+        let out = f().await;
+        if let Some(value) = out.cacheable() {
+            match self.store_value(config, key, value).await {
+                Ok(()) => report::event(config.verbosity, Event::Computed, &state.path, &key.call),
+                Err(e) => {
+                    if let Some(e) = self.failed(state, Some(config), "store", e) {
+                        if let Ok(o) = O::from_error(e) {
+                            return o;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs the function and overwrites its entry (`square::rerun`).
+    pub async fn rerun<O: Outcome, Fut: Future<Output = O>>(&self, hasher: Hasher, f: impl FnOnce() -> Fut) -> O {
+        let state = self.state();
+        let Ok(config) = &state.config else { return f().await };
+        if !config.enabled {
+            return f().await;
+        }
+        let key = self.key(&state, hasher);
+        let _leader = self.flights.join(key.call);
+        self.compute_and_store(&state, config, &key, f).await
+    }
+
+    fn ready(&self) -> Result<(Arc<State>, Resolved), CheckpointError> {
+        let state = self.state();
+        let config = state.config.clone().map_err(CheckpointError::Config)?;
+        Ok((state, config))
+    }
+
+    /// The cached value, or `Err(NotCached)` (`square::get`).
+    pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
+        let (state, config) = self.ready()?;
+        let key = self.key(&state, hasher);
+        self.lookup(&state, &config, &key).await?.ok_or_else(|| CheckpointError::NotCached {
+            function: state.path.to_string(),
+            call: key.call.to_hex(),
+        })
+    }
+
+    /// Whether a valid (present, unexpired) entry exists (`square::exists`).
+    pub async fn exists(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
+        let (state, config) = self.ready()?;
+        let key = self.key(&state, hasher);
+        let Some(created) = config.storage.checkpoint_date(&key).await? else { return Ok(false) };
+        Ok(!config.expiry.as_ref().is_some_and(|e| e.is_expired(created, SystemTime::now())))
+    }
+
+    /// Removes the entry from every tier; `Ok(true)` if there was one (`square::delete`).
+    pub async fn delete(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
+        let (state, config) = self.ready()?;
+        let key = self.key(&state, hasher);
+        config.storage.delete(&key).await
+    }
+
+    /// Stores `value` without running the function (`square::set`).
+    pub async fn set<T: Serialize>(&self, hasher: Hasher, value: &T) -> Result<(), CheckpointError> {
+        let (state, config) = self.ready()?;
+        let key = self.key(&state, hasher);
+        self.store_value(&config, &key, value).await
+    }
+
+    /// Statistics of this function's entries, per identity (current and invalidated).
+    pub fn stats(&self) -> Result<maintenance::FnStats, CheckpointError> {
+        let (state, config) = self.ready()?;
+        crate::block_on(maintenance::fn_stats(&*config.storage, &state.path, state.identity))
+    }
+
+    /// Removes this function's entries of other identities (`invalidated`) and past their
+    /// expiry (`expired`). Returns how many were removed.
+    pub fn cleanup(&self, invalidated: bool, expired: bool) -> Result<u64, CheckpointError> {
+        let (state, config) = self.ready()?;
+        let expiry = if expired { config.expiry.clone() } else { None };
+        crate::block_on(maintenance::cleanup_fn(&*config.storage, &state.path, invalidated.then_some(state.identity), expiry.as_ref()))
+    }
+
+    /// Removes every entry of this function, all identities. Returns how many.
+    pub fn clear(&self) -> Result<u64, CheckpointError> {
+        let (state, config) = self.ready()?;
+        crate::block_on(maintenance::clear(&*config.storage, &crate::Scope::Function(state.path.clone())))
+    }
+}
+
+fn hash_file(path: &Path) -> Option<Digest> {
+    std::fs::read(path).ok().map(|bytes| Digest::of_bytes(&bytes))
+}

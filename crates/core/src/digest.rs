@@ -1,0 +1,91 @@
+//! A 256-bit blake3 digest with hex formatting and parsing.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A 256-bit blake3 digest: the form of every hash in checkpointer (identity, call, checksum).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The number of hex characters in [`Digest::to_hex`].
+    pub const HEX_LEN: usize = 64;
+
+    /// The digest of `bytes` (plain blake3, no framing).
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        Digest(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// Lowercase hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(Self::HEX_LEN);
+        for b in self.0 {
+            s.push(HEX[(b >> 4) as usize] as char);
+            s.push(HEX[(b & 15) as usize] as char);
+        }
+        s
+    }
+
+    /// The first `n` hex characters (for messages; never for keys).
+    pub fn short(&self, n: usize) -> String {
+        let mut s = self.to_hex();
+        s.truncate(n.min(Self::HEX_LEN));
+        s
+    }
+
+    /// Parses 64 hex characters.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != Self::HEX_LEN {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in b.chunks_exact(2).enumerate() {
+            out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(Digest(out))
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.short(16))
+    }
+}
+
+impl FromStr for Digest {
+    type Err = crate::CheckpointError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Digest::from_hex(s).ok_or_else(|| crate::CheckpointError::Config(format!("not a 64-character lowercase hex digest: {s:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let d = Digest::of_bytes(b"abc");
+        assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
+        assert_eq!(d.to_hex(), blake3::hash(b"abc").to_hex().as_str());
+        assert_eq!(Digest::from_hex("zz"), None);
+        assert_eq!(Digest::from_hex(&"A".repeat(64)), None);
+    }
+}

@@ -1,0 +1,62 @@
+//! The one error type of the core crate.
+
+use std::error::Error as StdError;
+
+/// A boxed error from a storage backend or codec.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Everything that can go wrong inside checkpointer.
+///
+/// Under `on_error = "warn"` (the default) none of these reaches a cached call: the call warns
+/// and computes. They reach the companion functions (`get`, `set`, `delete`, …) and calls made
+/// with `on_error = "raise"`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// `get` found no valid entry for these arguments.
+    #[error("no cached value for {function} with call hash {call}")]
+    NotCached {
+        /// The function's path, `crate::module::name`.
+        function: String,
+        /// The call hash, hex.
+        call: String,
+    },
+    /// A storage backend failed.
+    #[error("{backend} storage failed to {op}: {source}")]
+    Storage {
+        /// The backend's name (`fs`, `memory`, `s3`, …).
+        backend: String,
+        /// What it was doing (`load`, `store`, …).
+        op: &'static str,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// An entry's bytes failed their checksum or their framing.
+    #[error("corrupt entry: {0}")]
+    Corrupt(String),
+    /// A value could not be encoded.
+    #[error("could not encode the value: {0}")]
+    Encode(String),
+    /// Stored bytes could not be decoded into the return type.
+    #[error("could not decode the cached value: {0}")]
+    Decode(String),
+    /// A configuration value (environment, `checkpointer.toml`, option) was invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A storage spec named something no enabled backend provides.
+    #[error("invalid storage spec {spec:?}: {reason}")]
+    Spec {
+        /// The spec as written.
+        spec: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+}
+
+impl CheckpointError {
+    /// Wraps a backend error.
+    pub fn storage(backend: impl Into<String>, op: &'static str, source: impl Into<BoxError>) -> Self {
+        CheckpointError::Storage { backend: backend.into(), op, source: source.into() }
+    }
+}

@@ -1,0 +1,130 @@
+//! `ObjectHash`: a stable, typed, platform-independent hash of values into blake3.
+//!
+//! Every value writes a one-byte type tag before its content, and every variable-length
+//! value writes its length, so distinct values of distinct types cannot collide by framing:
+//! `("ab", "c")` and `("a", "bc")` differ, and so do `1u8` and `1u16`. Integers are written
+//! little-endian and `usize`/`isize` as 64-bit, so a digest is the same on every platform.
+//! Slices of plain numbers are written as one byte run (one tag, then the raw bytes), and runs
+//! of [`PARALLEL_THRESHOLD`] bytes and more are hashed on all cores.
+
+mod impls;
+mod tag;
+
+use crate::Digest;
+
+/// Byte runs at least this long are hashed with blake3's multi-threaded `update_rayon`.
+pub const PARALLEL_THRESHOLD: usize = 2 << 20;
+
+/// A value that can be hashed into a call hash.
+///
+/// Implemented for std scalars, strings, paths, collections, smart pointers, tuples up to 12,
+/// `Duration`, `SystemTime` and `()`. Derive it with `#[derive(ObjectHash)]` (from the
+/// `checkpointer` crate), with `#[hash(skip)]` and `#[hash(by = path)]` on fields.
+///
+/// ```
+/// use checkpointer_core::{ObjectHash, Digest};
+/// assert_ne!(("ab", "c").digest(), ("a", "bc").digest());
+/// assert_ne!(1u8.digest(), 1u16.digest());
+/// // Strings hash the same whatever owns them.
+/// assert_eq!(String::from("x").digest(), "x".digest());
+/// ```
+pub trait ObjectHash {
+    /// Writes this value, framed and tagged, into `hasher`.
+    fn object_hash(&self, hasher: &mut Hasher);
+
+    /// Writes the elements of a sequence given as contiguous parts (a `VecDeque` has two);
+    /// the caller has already written the sequence's tag and length.
+    ///
+    /// Plain number types override this to write all parts as one byte run, like
+    /// `std::hash::Hash::hash_slice`; the result depends only on the elements, not the split.
+    fn object_hash_slice(parts: &[&[Self]], hasher: &mut Hasher)
+    where
+        Self: Sized,
+    {
+        for item in parts.iter().flat_map(|p| p.iter()) {
+            item.object_hash(hasher);
+        }
+    }
+
+    /// The digest of this value alone.
+    fn digest(&self) -> Digest {
+        let mut h = Hasher::new();
+        self.object_hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The blake3 hasher values write themselves into, with typed framing helpers.
+#[derive(Clone, Default)]
+pub struct Hasher {
+    inner: blake3::Hasher,
+}
+
+impl Hasher {
+    /// A fresh hasher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes a type tag followed by up to 16 bytes of fixed-size content in one update.
+    #[inline]
+    pub fn write_tagged(&mut self, tag: u8, content: &[u8]) {
+        debug_assert!(content.len() <= 16);
+        let mut buf = [0u8; 17];
+        buf[0] = tag;
+        buf[1..=content.len()].copy_from_slice(content);
+        self.inner.update(&buf[..=content.len()]);
+    }
+
+    /// Writes a type tag and a length: the header of every variable-length value.
+    #[inline]
+    pub fn write_header(&mut self, tag: u8, len: usize) {
+        self.write_tagged(tag, &(len as u64).to_le_bytes());
+    }
+
+    /// Writes a length-prefixed byte string under `tag` (strings, paths, byte blobs).
+    #[inline]
+    pub fn write_bytes(&mut self, tag: u8, bytes: &[u8]) {
+        self.write_header(tag, bytes.len());
+        self.write_raw(bytes);
+    }
+
+    /// Writes raw bytes with no framing; long runs use all cores.
+    ///
+    /// Only for content whose length has already been framed by the caller.
+    #[inline]
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        if bytes.len() >= PARALLEL_THRESHOLD {
+            self.inner.update_rayon(bytes);
+        } else {
+            self.inner.update(bytes);
+        }
+    }
+
+    /// Writes a string field name or type name (used by `#[derive(ObjectHash)]`).
+    #[inline]
+    pub fn write_name(&mut self, name: &str) {
+        self.write_bytes(tag::NAME, name.as_bytes());
+    }
+
+    /// Starts a struct of `fields` fields named `name` (what `#[derive(ObjectHash)]` writes
+    /// before the fields, so types with equal fields but different names differ).
+    #[inline]
+    pub fn begin_struct(&mut self, name: &str, fields: usize) {
+        self.write_header(tag::STRUCT, fields);
+        self.write_name(name);
+    }
+
+    /// Starts the variant `variant` of enum `name`, with `fields` fields.
+    #[inline]
+    pub fn begin_variant(&mut self, name: &str, variant: &str, fields: usize) {
+        self.write_header(tag::ENUM, fields);
+        self.write_name(name);
+        self.write_name(variant);
+    }
+
+    /// The digest of everything written.
+    pub fn finish(&self) -> Digest {
+        Digest(*self.inner.finalize().as_bytes())
+    }
+}

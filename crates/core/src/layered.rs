@@ -1,0 +1,139 @@
+//! `Layered`: storage tiers, top (fastest) to bottom (shared).
+
+use crate::{CheckpointError, Entry, EntryInfo, Key, Scope, Storage};
+use async_trait::async_trait;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Tiers of storage, top first (`memory,fs,s3://…`).
+///
+/// - load: the first tier with the entry answers; the entry is promoted into the tiers above
+///   it with its original created time, so expiry stays right;
+/// - store writes every tier; delete removes from every tier;
+/// - a failing tier degrades to a miss with one warning (repeated only after it recovered),
+///   never to a wrong answer; an operation fails only when every tier fails.
+#[derive(Debug)]
+pub struct Layered {
+    tiers: Vec<Tier>,
+    name: String,
+}
+
+#[derive(Debug)]
+struct Tier {
+    storage: Arc<dyn Storage>,
+    failing: AtomicBool,
+}
+
+impl Layered {
+    /// Stacks `tiers`, top first.
+    pub fn new(tiers: Vec<Arc<dyn Storage>>) -> Self {
+        let name = tiers.iter().map(|t| t.name().to_string()).collect::<Vec<_>>().join(",");
+        Layered { tiers: tiers.into_iter().map(|storage| Tier { storage, failing: AtomicBool::new(false) }).collect(), name }
+    }
+
+    /// The tiers, top first.
+    pub fn tiers(&self) -> impl Iterator<Item = &Arc<dyn Storage>> {
+        self.tiers.iter().map(|t| &t.storage)
+    }
+}
+
+impl Tier {
+    /// Records a tier result: warns on the first failure after a success, logs every one.
+    fn note<T>(&self, op: &str, r: Result<T, CheckpointError>) -> Result<T, CheckpointError> {
+        match &r {
+            Ok(_) => self.failing.store(false, Ordering::Relaxed),
+            Err(e) => {
+                tracing::warn!(target: "checkpointer", tier = self.storage.name(), "{op} failed: {e}");
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    crate::report::warn_line(&format!("storage tier {} failed ({e}); treating it as a miss until it recovers", self.storage.name()));
+                }
+            }
+        }
+        r
+    }
+}
+
+#[async_trait]
+impl Storage for Layered {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
+        let mut last_err = None;
+        let mut stored = false;
+        for tier in &self.tiers {
+            match tier.note("store", tier.storage.store(key, entry.clone()).await) {
+                Ok(()) => stored = true,
+                Err(e) => last_err = Some(e),
+            }
+        }
+        match (stored, last_err) {
+            (false, Some(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
+        let mut errors = 0;
+        for (i, tier) in self.tiers.iter().enumerate() {
+            match tier.note("load", tier.storage.load(key).await) {
+                Ok(Some(entry)) => {
+                    // Promote only what is intact, keeping the original created time.
+                    if i > 0 && entry.verify().is_ok() {
+                        for upper in &self.tiers[..i] {
+                            let _ = upper.note("promote", upper.storage.store(key, entry.clone()).await);
+                        }
+                    }
+                    return Ok(Some(entry));
+                }
+                Ok(None) => {}
+                Err(_) => errors += 1,
+            }
+        }
+        if errors == self.tiers.len() {
+            return Err(CheckpointError::storage(self.name.clone(), "load", "every tier failed"));
+        }
+        Ok(None)
+    }
+
+    async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
+        for tier in &self.tiers {
+            if let Ok(Some(t)) = tier.note("stat", tier.storage.checkpoint_date(key).await) {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
+        let mut any = false;
+        let mut last_err = None;
+        for tier in &self.tiers {
+            match tier.note("delete", tier.storage.delete(key).await) {
+                Ok(d) => any |= d,
+                Err(e) => last_err = Some(e),
+            }
+        }
+        // A delete that missed a tier must not pass silently: the entry could come back.
+        match last_err {
+            Some(e) => Err(e),
+            None => Ok(any),
+        }
+    }
+
+    async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for tier in &self.tiers {
+            for info in tier.note("list", tier.storage.list(scope).await)? {
+                if seen.insert(info.key.clone()) {
+                    out.push(info);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,72 @@
+//! The `Storage` trait every backend implements.
+
+use crate::{CheckpointError, Entry, EntryInfo, Key, Scope};
+use async_trait::async_trait;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// A place entries live: moves bytes plus metadata, nothing typed.
+///
+/// Typed encoding, checksum verification, expiry and maintenance sit above it in the core,
+/// so a backend is only these operations. Every backend must pass the conformance suite in
+/// [`crate::testing`] (feature `testing`).
+///
+/// Futures returned by a backend must not need a particular executor: the core drives them
+/// with its own `block_on` for sync functions and under any executor for async ones. A backend
+/// that needs a runtime (S3) runs its own.
+#[async_trait]
+pub trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// A short name for messages (`fs`, `memory`, `s3`, …).
+    fn name(&self) -> &str;
+
+    /// Stores `entry` under `key`, replacing any entry there. Atomic: a concurrent or later
+    /// `load` sees the old entry or the new one, never a mix.
+    async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError>;
+
+    /// Loads the entry under `key`; `Ok(None)` when there is none.
+    ///
+    /// A backend that reads bytes returns what it read (see [`Entry::from_envelope`]); the core
+    /// verifies the checksum.
+    async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError>;
+
+    /// Whether an entry exists under `key`.
+    async fn exists(&self, key: &Key) -> Result<bool, CheckpointError> {
+        Ok(self.checkpoint_date(key).await?.is_some())
+    }
+
+    /// When the entry under `key` was created; `Ok(None)` when there is none.
+    async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
+        Ok(self.load(key).await?.map(|e| e.meta.created))
+    }
+
+    /// Removes the entry under `key`; `Ok(true)` if there was one.
+    async fn delete(&self, key: &Key) -> Result<bool, CheckpointError>;
+
+    /// Lists the entries in `scope`. Order is unspecified.
+    async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError>;
+
+    /// Whether loads return entries this process stored itself, already verified (an
+    /// in-memory store). The core then skips the checksum on a hit.
+    fn trusted(&self) -> bool {
+        false
+    }
+}
+
+/// Anything that can be given as `storage = …`: a backend value or a shared one.
+pub trait IntoStorage {
+    /// The shared backend.
+    fn into_storage(self) -> Arc<dyn Storage>;
+}
+
+impl<S: Storage> IntoStorage for S {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        Arc::new(self)
+    }
+}
+
+impl IntoStorage for Arc<dyn Storage> {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        self
+    }
+}
