@@ -1,1 +1,71 @@
-//! placeholder
+//! # checkpointer
+//!
+//! Persistent, code-aware memoization for Rust. Put `#[checkpoint]` on a function and its
+//! results persist across runs, keyed by the arguments *and by the code itself*.
+//!
+//! ```no_run
+//! use checkpointer::checkpoint;
+//!
+//! #[checkpoint]
+//! fn square(x: u64) -> u64 {
+//!     x * x
+//! }
+//!
+//! assert_eq!(square(4), 16); // computed and stored
+//! assert_eq!(square(4), 16); // loaded
+//! assert_eq!(square::get(4).unwrap(), 16);
+//! ```
+//!
+//! See the README for the attribute's options, the companion functions and configuration.
+
+#![warn(missing_docs)]
+
+mod backends;
+
+pub use checkpointer_core::{
+    block_on, config, hash, maintenance, sanitize, CachedFn, CheckpointError, Checkpointer, Codec, Digest, Entry, EntryInfo, EntryMeta,
+    Expiry, FnPath, Hasher, IntoExpiry, IntoStorage, Key, Layered, ObjectHash, OnError, Scope, Storage,
+};
+/// Caches a function's results; see the crate documentation and the README.
+pub use checkpointer_macros::checkpoint;
+/// Derives [`ObjectHash`] for structs and enums, with `#[hash(skip)]` and `#[hash(by = path)]`.
+pub use checkpointer_macros::ObjectHash;
+
+pub use backends::open_tier;
+#[cfg(feature = "fs")]
+pub use checkpointer_store_fs::FsStore;
+#[cfg(feature = "mem")]
+pub use checkpointer_store_mem::MemoryStore;
+
+/// What generated code uses. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::backends::open_tier;
+    pub use checkpointer_core::{block_on, CachedFn, CheckpointError, Checkpointer, Digest, FnInfo, Hasher, ObjectHash, OkOnly, OkOrRaise, OnError, Plain};
+    pub use core::future::ready;
+    pub use core::time::Duration;
+
+    /// Autoref probe for `Checkpointer::capture()`: hashes a named static or const if its type
+    /// is `ObjectHash`, and skips it otherwise. Call as `(&CaptureProbe(&NAME)).capture_hash(..)`
+    /// with both traits in scope.
+    pub struct CaptureProbe<'a, T: ?Sized>(pub &'a T);
+
+    /// Picked when the probed value is `ObjectHash`.
+    pub trait CaptureHash {
+        /// Hashes the value under its name.
+        fn capture_hash(&self, name: &str, h: &mut Hasher);
+    }
+    impl<T: ObjectHash + ?Sized> CaptureHash for CaptureProbe<'_, T> {
+        fn capture_hash(&self, name: &str, h: &mut Hasher) {
+            h.write_name(name);
+            self.0.object_hash(h);
+        }
+    }
+
+    /// Picked otherwise: the value cannot be hashed, so it is skipped.
+    pub trait CaptureSkip {
+        /// Does nothing.
+        fn capture_hash(&self, _name: &str, _h: &mut Hasher) {}
+    }
+    impl<T: ?Sized> CaptureSkip for &CaptureProbe<'_, T> {}
+}

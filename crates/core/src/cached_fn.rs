@@ -44,6 +44,7 @@ pub struct CachedFn {
 }
 
 struct State {
+    capture_all: bool,
     path: Arc<FnPath>,
     identity: Digest,
     once: Option<Digest>,
@@ -99,6 +100,7 @@ impl CachedFn {
         });
         let config = options.resolve(self.open).map_err(|e| e.to_string());
         let state = Arc::new(State {
+            capture_all: options.captures_all(),
             path: Arc::new(FnPath::from_module_path(self.info.module_path, self.info.name)),
             identity,
             once,
@@ -119,6 +121,12 @@ impl CachedFn {
     /// The function's path (crate, module, name).
     pub fn path(&self) -> Arc<FnPath> {
         self.state().path.clone()
+    }
+
+    /// Whether the preset asks to hash every static and const the body names
+    /// ([`Checkpointer::capture`]); generated code checks it on every call.
+    pub fn captures_all(&self) -> bool {
+        self.state().capture_all
     }
 
     /// The identity hash in use (the compiled one, or `fn_hash_from`).

@@ -1,0 +1,1 @@
+//! checkpointer storage backend (skeleton).
