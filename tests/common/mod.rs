@@ -1,0 +1,79 @@
+//! Helpers for tests that re-execute their own test binary as child processes, so
+//! persistence, crashes and stderr output are observed across real process boundaries.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CHILD: &str = "CHECKPOINTER_TEST_CHILD";
+
+/// Whether this process is the child running `test`.
+pub fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).as_deref() == Ok(test)
+}
+
+/// Runs the test `test` of this binary in a child process with the cache in `dir`.
+pub fn run_child(test: &str, dir: &Path, env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .env("CHECKPOINTER_DIR", dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CHECKPOINTER_DISABLE")
+        .env_remove("CHECKPOINTER_STORAGE")
+        .env_remove("CHECKPOINTER_VERBOSITY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("spawn child test process");
+    Child::from(out)
+}
+
+/// A finished child: its stdout, stderr and status.
+pub struct Child {
+    pub stdout: String,
+    pub stderr: String,
+    pub ok: bool,
+}
+
+impl From<Output> for Child {
+    fn from(o: Output) -> Self {
+        Child {
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            ok: o.status.success(),
+        }
+    }
+}
+
+impl Child {
+    /// How many times the child printed `marker` on a line of its own.
+    pub fn count(&self, marker: &str) -> usize {
+        self.stdout.lines().filter(|l| l.trim() == marker).count()
+    }
+
+    /// Asserts the child succeeded, showing its output otherwise.
+    pub fn assert_ok(&self) -> &Self {
+        assert!(self.ok, "child failed\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// Every regular file below `dir` that is a cache entry (not a temp file).
+pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
