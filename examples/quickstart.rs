@@ -31,7 +31,7 @@ fn main() {
         Ok(dir) => println!("cache directory: {}", dir.display()),
         Err(e) => println!("cache unavailable: {e}"),
     }
-    if squares.iter().all(|x| slow_square::exists(*x).is_ok()) {
+    if matches!(slow_square::exists(4), Ok(true)) {
         println!("run me again: the second run loads instead of computing");
     }
 }
