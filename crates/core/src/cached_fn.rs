@@ -285,8 +285,20 @@ impl CachedFn {
                     }
                 }
                 Role::Leader(_leader) => {
-                    // Another caller may have finished between our miss and joining.
+                    // Other processes: hold the backend's lock while computing. Failing to
+                    // lock is not fatal: compute anyway (at worst twice, never wrongly).
+                    let _lock = match config.storage.lock(&key).await {
+                        Ok(lock) => lock,
+                        Err(e) => {
+                            if let Some(Ok(o)) = self.failed(&state, Some(config), "lock", e).map(O::from_error) {
+                                return o;
+                            }
+                            None
+                        }
+                    };
+                    // Another caller or process may have finished between our miss and now.
                     if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key).await {
+                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
                     return self.compute_and_store(&state, config, &key, f).await;

@@ -124,6 +124,17 @@ impl Storage for Layered {
         }
     }
 
+    /// The lowest tier that locks decides: it is the one shared most widely (S3 across
+    /// machines, fs across processes). A failing tier falls back to the next one up.
+    async fn lock(&self, key: &Key) -> Result<Option<crate::KeyLock>, CheckpointError> {
+        for tier in self.tiers.iter().rev() {
+            if let Ok(Some(lock)) = tier.note("lock", tier.storage.lock(key).await) {
+                return Ok(Some(lock));
+            }
+        }
+        Ok(None)
+    }
+
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();

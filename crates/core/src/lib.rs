@@ -39,7 +39,7 @@ pub use hash::{Hasher, ObjectHash};
 pub use key::{sanitize, FnPath, Key, Scope};
 pub use layered::Layered;
 pub use outcome::{OkOnly, OkOrRaise, Outcome, Plain};
-pub use storage::{IntoStorage, Storage};
+pub use storage::{IntoStorage, KeyLock, Storage};
 
 /// Re-exported for backends and generated code.
 pub use async_trait::async_trait;

@@ -46,10 +46,40 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Lists the entries in `scope`. Order is unspecified.
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError>;
 
+    /// Takes the cross-process lock for computing `key`, waiting while another process or
+    /// machine holds it; the lock is released when the guard drops. A holder that dies must
+    /// not block others for long (OS file locks die with the process; leases expire).
+    ///
+    /// `Ok(None)`: this backend has no cross-process locking (the core then relies on the
+    /// in-process single flight only). After acquiring, the core loads again before computing,
+    /// because the previous holder has usually just stored the value.
+    async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
+        let _ = key;
+        Ok(None)
+    }
+
     /// Whether loads return entries this process stored itself, already verified (an
     /// in-memory store). The core then skips the checksum on a hit.
     fn trusted(&self) -> bool {
         false
+    }
+}
+
+/// A held cross-process lock on one key (see [`Storage::lock`]); dropping it releases it.
+pub struct KeyLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl KeyLock {
+    /// Wraps whatever releases the lock on drop (a locked file, a lease-renewal task, …).
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        KeyLock { _guard: Box::new(guard) }
+    }
+}
+
+impl fmt::Debug for KeyLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyLock")
     }
 }
 
