@@ -111,7 +111,12 @@ pub struct Suite {
 
 impl Default for Suite {
     fn default() -> Self {
-        Suite { large_value_bytes: 16 << 20, writer_threads: 4, reader_threads: 2, rounds: 3 }
+        Suite {
+            large_value_bytes: 16 << 20,
+            writer_threads: 4,
+            reader_threads: 2,
+            rounds: 3,
+        }
     }
 }
 
@@ -135,7 +140,10 @@ impl Suite {
 
     /// Runs every check against `storage`, which must be fresh and empty.
     pub async fn run(&self, storage: &dyn Storage) {
-        let mut t = Tester { storage, live: BTreeMap::new() };
+        let mut t = Tester {
+            storage,
+            live: BTreeMap::new(),
+        };
         t.empty().await;
         t.round_trip().await;
         t.missing().await;
@@ -169,14 +177,23 @@ macro_rules! ok {
     ($t:expr, $prop:expr, $op:literal, $e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(e) => panic!("storage conformance [{}] failed: {}: {} returned an error: {e}", $t.storage.name(), $prop, $op),
+            Err(e) => panic!(
+                "storage conformance [{}] failed: {}: {} returned an error: {e}",
+                $t.storage.name(),
+                $prop,
+                $op
+            ),
         }
     };
 }
 
 /// A function path under the suite's own crate name.
 fn function(module: &str, name: &str) -> Arc<FnPath> {
-    Arc::new(FnPath { crate_name: "conformance".into(), module: module.into(), name: name.into() })
+    Arc::new(FnPath {
+        crate_name: "conformance".into(),
+        module: module.into(),
+        name: name.into(),
+    })
 }
 
 /// A key with a readable identity and a call digest whose first byte is `bucket`, so keys can
@@ -184,20 +201,32 @@ fn function(module: &str, name: &str) -> Arc<FnPath> {
 fn key(f: &Arc<FnPath>, identity: &str, bucket: u8, n: u32) -> Key {
     let mut call = *blake3::hash(&[identity.as_bytes(), &n.to_le_bytes()].concat()).as_bytes();
     call[0] = bucket;
-    Key { function: f.clone(), identity: Digest::of_bytes(identity.as_bytes()), call: Digest(call) }
+    Key {
+        function: f.clone(),
+        identity: Digest::of_bytes(identity.as_bytes()),
+        call: Digest(call),
+    }
 }
 
 /// `len` incompressible bytes, reproducible from `seed`.
 fn payload(seed: &str, len: usize) -> Bytes {
     let mut buf = vec![0u8; len];
-    blake3::Hasher::new().update(seed.as_bytes()).finalize_xof().fill(&mut buf);
+    blake3::Hasher::new()
+        .update(seed.as_bytes())
+        .finalize_xof()
+        .fill(&mut buf);
     Bytes::from(buf)
 }
 
 /// An entry with a created time that has nanoseconds, so truncation to seconds, micros or
 /// millis shows.
 fn entry(seed: &str, len: usize, codec: Codec) -> Entry {
-    let nanos = u32::from_le_bytes(*blake3::hash(seed.as_bytes()).as_bytes().first_chunk().unwrap_or(&[0; 4])) % 1_000_000_000;
+    let nanos = u32::from_le_bytes(
+        *blake3::hash(seed.as_bytes())
+            .as_bytes()
+            .first_chunk()
+            .unwrap_or(&[0; 4]),
+    ) % 1_000_000_000;
     let created = UNIX_EPOCH + Duration::new(1_700_000_000 + len as u64, nanos | 1);
     Entry::with_created(codec, payload(seed, len), created)
 }
@@ -207,19 +236,36 @@ fn same(a: &Entry, b: &Entry) -> bool {
 }
 
 fn describe(e: &Entry) -> String {
-    format!("{} bytes, codec {:?}, created {:?}, checksum {}", e.payload.len(), e.meta.codec, e.meta.created, e.meta.checksum.short(12))
+    format!(
+        "{} bytes, codec {:?}, created {:?}, checksum {}",
+        e.payload.len(),
+        e.meta.codec,
+        e.meta.created,
+        e.meta.checksum.short(12)
+    )
 }
 
 impl Tester<'_> {
     async fn put(&mut self, prop: &str, key: &Key, e: Entry) {
-        ok!(self, prop, "store", self.storage.store(key, e.clone()).await);
+        ok!(
+            self,
+            prop,
+            "store",
+            self.storage.store(key, e.clone()).await
+        );
         self.live.insert(key.relative_path(), (key.clone(), e));
     }
 
     async fn remove(&mut self, prop: &str, key: &Key) {
         let there = self.live.remove(&key.relative_path()).is_some();
         let deleted = ok!(self, prop, "delete", self.storage.delete(key).await);
-        ensure!(self, prop, deleted == there, "delete returned {deleted} for a key that was {}", if there { "stored" } else { "absent" });
+        ensure!(
+            self,
+            prop,
+            deleted == there,
+            "delete returned {deleted} for a key that was {}",
+            if there { "stored" } else { "absent" }
+        );
     }
 
     /// `load`, `exists` and `checkpoint_date` all show `expected`.
@@ -227,20 +273,86 @@ impl Tester<'_> {
         let loaded = ok!(self, prop, "load", self.storage.load(key).await);
         match (expected, &loaded) {
             (None, None) => {}
-            (None, Some(e)) => ensure!(self, prop, false, "load found an entry ({}) where none should be", describe(e)),
-            (Some(_), None) => ensure!(self, prop, false, "load found nothing where an entry was stored"),
+            (None, Some(e)) => ensure!(
+                self,
+                prop,
+                false,
+                "load found an entry ({}) where none should be",
+                describe(e)
+            ),
+            (Some(_), None) => ensure!(
+                self,
+                prop,
+                false,
+                "load found nothing where an entry was stored"
+            ),
             (Some(want), Some(got)) => {
-                ensure!(self, prop, got.meta.codec == want.meta.codec, "codec changed: stored {:?}, loaded {:?}", want.meta.codec, got.meta.codec);
-                ensure!(self, prop, got.meta.created == want.meta.created, "created time changed: stored {:?}, loaded {:?}", want.meta.created, got.meta.created);
-                ensure!(self, prop, got.meta.checksum == want.meta.checksum, "checksum changed: stored {}, loaded {}", want.meta.checksum, got.meta.checksum);
-                ensure!(self, prop, got.payload.len() == want.payload.len(), "payload length changed: stored {}, loaded {}", want.payload.len(), got.payload.len());
-                ensure!(self, prop, got.payload == want.payload, "payload bytes changed ({} bytes)", want.payload.len());
+                ensure!(
+                    self,
+                    prop,
+                    got.meta.codec == want.meta.codec,
+                    "codec changed: stored {:?}, loaded {:?}",
+                    want.meta.codec,
+                    got.meta.codec
+                );
+                ensure!(
+                    self,
+                    prop,
+                    got.meta.created == want.meta.created,
+                    "created time changed: stored {:?}, loaded {:?}",
+                    want.meta.created,
+                    got.meta.created
+                );
+                ensure!(
+                    self,
+                    prop,
+                    got.meta.checksum == want.meta.checksum,
+                    "checksum changed: stored {}, loaded {}",
+                    want.meta.checksum,
+                    got.meta.checksum
+                );
+                ensure!(
+                    self,
+                    prop,
+                    got.payload.len() == want.payload.len(),
+                    "payload length changed: stored {}, loaded {}",
+                    want.payload.len(),
+                    got.payload.len()
+                );
+                ensure!(
+                    self,
+                    prop,
+                    got.payload == want.payload,
+                    "payload bytes changed ({} bytes)",
+                    want.payload.len()
+                );
             }
         }
         let exists = ok!(self, prop, "exists", self.storage.exists(key).await);
-        ensure!(self, prop, exists == expected.is_some(), "exists returned {exists} but load {}", if expected.is_some() { "found the entry" } else { "found nothing" });
-        let date = ok!(self, prop, "checkpoint_date", self.storage.checkpoint_date(key).await);
-        ensure!(self, prop, date == expected.map(|e| e.meta.created), "checkpoint_date returned {date:?}, the entry was created {:?}", expected.map(|e| e.meta.created));
+        ensure!(
+            self,
+            prop,
+            exists == expected.is_some(),
+            "exists returned {exists} but load {}",
+            if expected.is_some() {
+                "found the entry"
+            } else {
+                "found nothing"
+            }
+        );
+        let date = ok!(
+            self,
+            prop,
+            "checkpoint_date",
+            self.storage.checkpoint_date(key).await
+        );
+        ensure!(
+            self,
+            prop,
+            date == expected.map(|e| e.meta.created),
+            "checkpoint_date returned {date:?}, the entry was created {:?}",
+            expected.map(|e| e.meta.created)
+        );
     }
 
     /// A listing of `scope` matches exactly the live entries in it.
@@ -249,35 +361,73 @@ impl Tester<'_> {
         let mut seen = BTreeSet::new();
         for info in &listed {
             let path = info.key.relative_path();
-            ensure!(self, prop, seen.insert(path.clone()), "list({scope:?}) gave {path} twice");
-            ensure!(self, prop, scope.contains(&info.key), "list({scope:?}) gave {path}, which lies outside the scope");
+            ensure!(
+                self,
+                prop,
+                seen.insert(path.clone()),
+                "list({scope:?}) gave {path} twice"
+            );
+            ensure!(
+                self,
+                prop,
+                scope.contains(&info.key),
+                "list({scope:?}) gave {path}, which lies outside the scope"
+            );
             let Some((_, e)) = self.live.get(&path) else {
                 panic!("storage conformance [{}] failed: {prop}: list({scope:?}) gave {path}, which is not stored", self.storage.name());
             };
             self.check_info(prop, info, e);
         }
-        let expected: BTreeSet<&String> = self.live.iter().filter(|(_, (k, _))| scope.contains(k)).map(|(p, _)| p).collect();
+        let expected: BTreeSet<&String> = self
+            .live
+            .iter()
+            .filter(|(_, (k, _))| scope.contains(k))
+            .map(|(p, _)| p)
+            .collect();
         let missing: Vec<&&String> = expected.iter().filter(|p| !seen.contains(**p)).collect();
-        ensure!(self, prop, missing.is_empty(), "list({scope:?}) left out {} stored entries, e.g. {:?}", missing.len(), missing.first());
+        ensure!(
+            self,
+            prop,
+            missing.is_empty(),
+            "list({scope:?}) left out {} stored entries, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
     }
 
     fn check_info(&self, prop: &str, info: &EntryInfo, e: &Entry) {
         let len = e.payload.len() as u64;
         ensure!(self, prop, info.size >= len && info.size <= len + 4096, "listed size {} for a payload of {len} bytes (expected the payload plus at most 4 KiB of framing)", info.size);
         if let Some(created) = info.created {
-            ensure!(self, prop, created == e.meta.created, "listed created time {created:?}, stored {:?}", e.meta.created);
+            ensure!(
+                self,
+                prop,
+                created == e.meta.created,
+                "listed created time {created:?}, stored {:?}",
+                e.meta.created
+            );
         }
     }
 
     async fn empty(&mut self) {
         let listed = ok!(self, "empty", "list", self.storage.list(&Scope::All).await);
-        ensure!(self, "empty", listed.is_empty(), "the suite needs a fresh, empty store, but this one lists {} entries", listed.len());
+        ensure!(
+            self,
+            "empty",
+            listed.is_empty(),
+            "the suite needs a fresh, empty store, but this one lists {} entries",
+            listed.len()
+        );
     }
 
     async fn round_trip(&mut self) {
         let prop = "round trip";
         let f = function("round_trip", "f");
-        let cases = [("small", 100, Codec::Cbor), ("raw", 4096 + 3, Codec::RawArray), ("empty", 0, Codec::Cbor)];
+        let cases = [
+            ("small", 100, Codec::Cbor),
+            ("raw", 4096 + 3, Codec::RawArray),
+            ("empty", 0, Codec::Cbor),
+        ];
         for (i, (seed, len, codec)) in cases.into_iter().enumerate() {
             let k = key(&f, "v1", 0x10, i as u32);
             let e = entry(seed, len, codec);
@@ -292,7 +442,10 @@ impl Tester<'_> {
         self.put(prop, &k, e.clone()).await;
         self.expect(prop, &k, Some(&e)).await;
         // A time just before the epoch and one far ahead survive too.
-        for (n, created) in [(100, UNIX_EPOCH - Duration::new(1, 5)), (101, UNIX_EPOCH + Duration::new(4_000_000_000, 999_999_999))] {
+        for (n, created) in [
+            (100, UNIX_EPOCH - Duration::new(1, 5)),
+            (101, UNIX_EPOCH + Duration::new(4_000_000_000, 999_999_999)),
+        ] {
             let k = key(&f, "v1", 0x11, n);
             let e = Entry::with_created(Codec::Cbor, payload("time", 10), created);
             self.put(prop, &k, e.clone()).await;
@@ -309,13 +462,31 @@ impl Tester<'_> {
         // A neighbour of a stored key: same function, identity and first call byte.
         let f = function("missing", "f");
         let stored = key(&f, "v1", 0x20, 1);
-        self.put(prop, &stored, entry("neighbour", 10, Codec::Cbor)).await;
-        for other in [key(&f, "v1", 0x20, 2), key(&f, "v1", 0x21, 1), key(&f, "v2", 0x20, 1)] {
+        self.put(prop, &stored, entry("neighbour", 10, Codec::Cbor))
+            .await;
+        for other in [
+            key(&f, "v1", 0x20, 2),
+            key(&f, "v1", 0x21, 1),
+            key(&f, "v2", 0x20, 1),
+        ] {
             self.expect(prop, &other, None).await;
             self.remove(prop, &other).await;
         }
-        let empty = ok!(self, prop, "list", self.storage.list(&Scope::Function(function("missing/never", "f"))).await);
-        ensure!(self, prop, empty.is_empty(), "listing a function never stored gave {} entries", empty.len());
+        let empty = ok!(
+            self,
+            prop,
+            "list",
+            self.storage
+                .list(&Scope::Function(function("missing/never", "f")))
+                .await
+        );
+        ensure!(
+            self,
+            prop,
+            empty.is_empty(),
+            "listing a function never stored gave {} entries",
+            empty.len()
+        );
     }
 
     async fn overwrite(&mut self) {
@@ -344,10 +515,20 @@ impl Tester<'_> {
         self.put(prop, &k, e).await;
         self.put(prop, &sibling, s.clone()).await;
         let deleted = ok!(self, prop, "delete", self.storage.delete(&k).await);
-        ensure!(self, prop, deleted, "the first delete of a stored key returned false");
+        ensure!(
+            self,
+            prop,
+            deleted,
+            "the first delete of a stored key returned false"
+        );
         self.live.remove(&k.relative_path());
         let again = ok!(self, prop, "delete", self.storage.delete(&k).await);
-        ensure!(self, prop, !again, "the second delete of a key returned true");
+        ensure!(
+            self,
+            prop,
+            !again,
+            "the second delete of a key returned true"
+        );
         self.expect(prop, &k, None).await;
         self.expect(prop, &sibling, Some(&s)).await;
         self.expect_listing(prop, &Scope::Function(f)).await;
@@ -366,23 +547,34 @@ impl Tester<'_> {
         let abb = function("list/a/b", "b");
         let af = function("list/a", "f");
         let mut n = 0;
-        for (f, versions) in [(&ab, &["v1", "v2", "v3"][..]), (&abf, &["v1"][..]), (&abb, &["v1", "v2"][..]), (&af, &["v1"][..])] {
+        for (f, versions) in [
+            (&ab, &["v1", "v2", "v3"][..]),
+            (&abf, &["v1"][..]),
+            (&abb, &["v1", "v2"][..]),
+            (&af, &["v1"][..]),
+        ] {
             for v in versions {
                 for i in 0..3u32 {
                     n += 1;
                     let k = key(f, v, 0x50 + (i as u8 % 2), i);
                     let len = 17 * n as usize;
-                    self.put(prop, &k, entry(&format!("list {n}"), len, Codec::Cbor)).await;
+                    self.put(prop, &k, entry(&format!("list {n}"), len, Codec::Cbor))
+                        .await;
                 }
             }
         }
         for f in [&ab, &abf, &abb, &af] {
             self.expect_listing(prop, &Scope::Function(f.clone())).await;
             for v in ["v1", "v2", "v3", "none"] {
-                self.expect_listing(prop, &Scope::Version(f.clone(), Digest::of_bytes(v.as_bytes()))).await;
+                self.expect_listing(
+                    prop,
+                    &Scope::Version(f.clone(), Digest::of_bytes(v.as_bytes())),
+                )
+                .await;
             }
         }
-        self.expect_listing(prop, &Scope::Function(function("list", "a"))).await;
+        self.expect_listing(prop, &Scope::Function(function("list", "a")))
+            .await;
         self.expect_listing(prop, &Scope::All).await;
     }
 
@@ -403,21 +595,29 @@ impl Tester<'_> {
         let long = "x".repeat(200);
         let mut keys = Vec::new();
         for (i, (c, m, name)) in names.iter().enumerate() {
-            let f = Arc::new(FnPath { crate_name: c.to_string(), module: m.to_string(), name: name.to_string() });
+            let f = Arc::new(FnPath {
+                crate_name: c.to_string(),
+                module: m.to_string(),
+                name: name.to_string(),
+            });
             keys.push(key(&f, "v1", 0x60, i as u32));
         }
         keys.push(key(&function(&long, &long), "v1", 0x60, 100));
         for (i, k) in keys.iter().enumerate() {
             let path = k.relative_path();
-            let bad = path.split('/').find(|s| s.is_empty() || *s == "." || *s == ".." || s.contains('\\') || s.contains('\0'));
+            let bad = path.split('/').find(|s| {
+                s.is_empty() || *s == "." || *s == ".." || s.contains('\\') || s.contains('\0')
+            });
             ensure!(self, prop, bad.is_none(), "key path {path:?} has the unsafe segment {bad:?} (Key::relative_path must sanitize)");
             let e = entry(&format!("awkward {i}"), 40 + i, Codec::Cbor);
             self.put(prop, k, e.clone()).await;
             self.expect(prop, k, Some(&e)).await;
         }
         for k in &keys {
-            self.expect_listing(prop, &Scope::Function(k.function.clone())).await;
-            self.expect_listing(prop, &Scope::Version(k.function.clone(), k.identity)).await;
+            self.expect_listing(prop, &Scope::Function(k.function.clone()))
+                .await;
+            self.expect_listing(prop, &Scope::Version(k.function.clone(), k.identity))
+                .await;
         }
         self.expect_listing(prop, &Scope::All).await;
         for k in &keys {
@@ -432,7 +632,8 @@ impl Tester<'_> {
         let e = entry("large", len, Codec::RawArray);
         self.put(prop, &k, e.clone()).await;
         self.expect(prop, &k, Some(&e)).await;
-        self.expect_listing(prop, &Scope::Function(k.function.clone())).await;
+        self.expect_listing(prop, &Scope::Function(k.function.clone()))
+            .await;
         // Replaced by a small one, then removed: large entries must not linger.
         let small = entry("large, then small", 10, Codec::Cbor);
         self.put(prop, &k, small.clone()).await;
@@ -445,8 +646,9 @@ impl Tester<'_> {
         let f = function("concurrent", "f");
         let k = key(&f, "v1", 0x80, 0);
         // Different sizes, so a torn or interleaved write cannot pass as a whole entry.
-        let candidates: Vec<Entry> =
-            (0..suite.writer_threads).map(|w| entry(&format!("writer {w}"), (256 << 10) + w * 4099, Codec::Cbor)).collect();
+        let candidates: Vec<Entry> = (0..suite.writer_threads)
+            .map(|w| entry(&format!("writer {w}"), (256 << 10) + w * 4099, Codec::Cbor))
+            .collect();
         let storage = self.storage;
         let name = storage.name();
         let stop = std::sync::atomic::AtomicBool::new(false);
@@ -501,9 +703,11 @@ impl Tester<'_> {
             panic!("storage conformance [{name}] failed: {prop}: after the writers finished the key is empty");
         };
         check(&last, "the final");
-        self.live.insert(k.relative_path(), (k.clone(), last.clone()));
+        self.live
+            .insert(k.relative_path(), (k.clone(), last.clone()));
         self.expect(prop, &k, Some(&last)).await;
-        self.expect_listing(prop, &Scope::Version(f, k.identity)).await;
+        self.expect_listing(prop, &Scope::Version(f, k.identity))
+            .await;
     }
 
     async fn list_all_and_clean(&mut self) {
@@ -515,6 +719,12 @@ impl Tester<'_> {
             self.remove(prop, k).await;
         }
         let left = ok!(self, prop, "list", self.storage.list(&Scope::All).await);
-        ensure!(self, prop, left.is_empty(), "after deleting every stored key the store still lists {} entries", left.len());
+        ensure!(
+            self,
+            prop,
+            left.is_empty(),
+            "after deleting every stored key the store still lists {} entries",
+            left.len()
+        );
     }
 }
