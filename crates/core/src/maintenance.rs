@@ -80,3 +80,113 @@ pub async fn clear(storage: &dyn Storage, scope: &Scope) -> Result<u64, Checkpoi
     }
     Ok(removed)
 }
+
+/// Statistics of a whole store: every function, every identity version.
+///
+/// Without the running program the store cannot know which identity is "current"; here the
+/// current identity of a function is the one with the most recently created entry.
+#[derive(Clone, Debug, Default)]
+pub struct StoreStats {
+    /// Per function.
+    pub functions: BTreeMap<FnPath, FnStats>,
+    /// All entries.
+    pub total: Tally,
+}
+
+/// Groups a listing per function, then per identity.
+fn group(infos: Vec<EntryInfo>) -> BTreeMap<FnPath, Vec<EntryInfo>> {
+    let mut by_fn: BTreeMap<FnPath, Vec<EntryInfo>> = BTreeMap::new();
+    for info in infos {
+        by_fn.entry((*info.key.function).clone()).or_default().push(info);
+    }
+    by_fn
+}
+
+/// The identity with the most recently created entry.
+fn newest_identity(entries: &[EntryInfo]) -> Option<Digest> {
+    entries.iter().max_by_key(|e| (e.created.unwrap_or(SystemTime::UNIX_EPOCH), e.key.identity)).map(|e| e.key.identity)
+}
+
+/// Statistics of everything in `scope`.
+pub async fn store_stats(storage: &dyn Storage, scope: &Scope) -> Result<StoreStats, CheckpointError> {
+    let mut stats = StoreStats::default();
+    for (path, entries) in group(storage.list(scope).await?) {
+        let current = newest_identity(&entries);
+        let mut f = FnStats::default();
+        for info in &entries {
+            stats.total.add(info);
+            f.versions.entry(info.key.identity).or_default().add(info);
+            if Some(info.key.identity) == current {
+                f.current.add(info);
+            } else {
+                f.invalidated.add(info);
+            }
+        }
+        stats.functions.insert(path, f);
+    }
+    Ok(stats)
+}
+
+/// `cleanup` for every function in the store (Python's `cleanup_all`): removes entries of
+/// identities other than each function's newest (`invalidated`) and entries past `expiry`.
+pub async fn cleanup_all(storage: &dyn Storage, invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, CheckpointError> {
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for (_, entries) in group(storage.list(&Scope::All).await?) {
+        let current = newest_identity(&entries);
+        for info in entries {
+            let stale = invalidated && Some(info.key.identity) != current;
+            let expired = match (expiry, info.created) {
+                (Some(e), Some(created)) => e.is_expired(created, now),
+                _ => false,
+            };
+            if (stale || expired) && storage.delete(&info.key).await? {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// What [`prune`] removes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneRule {
+    /// Remove entries not used (read or written) for longer than this.
+    pub max_age: Option<std::time::Duration>,
+    /// Then remove least recently used entries until the scope holds at most this many bytes.
+    pub max_bytes: Option<u64>,
+}
+
+/// What [`prune`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Entries and bytes removed.
+    pub removed: Tally,
+    /// Entries and bytes left.
+    pub kept: Tally,
+}
+
+/// Removes entries by age and by total size, least recently used first. An entry's last use
+/// is its recorded access time (coarse, backend-dependent) or else its created time.
+pub async fn prune(storage: &dyn Storage, scope: &Scope, rule: PruneRule) -> Result<PruneReport, CheckpointError> {
+    let now = SystemTime::now();
+    let mut entries = storage.list(scope).await?;
+    let last_use = |e: &EntryInfo| e.accessed.max(e.created).unwrap_or(SystemTime::UNIX_EPOCH);
+    // Most recently used first: the tail is what goes.
+    entries.sort_by_key(|e| std::cmp::Reverse(last_use(e)));
+    let mut report = PruneReport::default();
+    let mut kept_bytes = 0u64;
+    // Strictly LRU: once the budget is spent, everything used less recently goes too.
+    let mut full = false;
+    for info in entries {
+        let too_old = rule.max_age.is_some_and(|age| now.duration_since(last_use(&info)).is_ok_and(|d| d > age));
+        full |= rule.max_bytes.is_some_and(|max| kept_bytes + info.size > max);
+        if (too_old || full) && storage.delete(&info.key).await? {
+            report.removed.add(&info);
+        } else {
+            kept_bytes += info.size;
+            report.kept.add(&info);
+        }
+    }
+    Ok(report)
+}
