@@ -138,6 +138,11 @@ impl Suite {
         self
     }
 
+    /// [`Suite::run`] for sync tests: drives it with [`crate::block_on`].
+    pub fn run_blocking(&self, storage: &dyn Storage) {
+        block_on(self.run(storage))
+    }
+
     /// Runs every check against `storage`, which must be fresh and empty.
     pub async fn run(&self, storage: &dyn Storage) {
         let mut t = Tester {
@@ -726,5 +731,125 @@ impl Tester<'_> {
             "after deleting every stored key the store still lists {} entries",
             left.len()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The suite passes a correct store and names the property each broken one breaks.
+    use super::*;
+    use crate::{async_trait, CheckpointError};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Fault {
+        None,
+        SecondsOnly,
+        DeleteAlwaysTrue,
+        ListIgnoresScope,
+        ForgetsEmpty,
+        DropsLarge,
+    }
+
+    #[derive(Debug)]
+    struct MapStore(Mutex<HashMap<String, (Key, Entry)>>, Fault);
+
+    impl MapStore {
+        fn new(fault: Fault) -> Self {
+            MapStore(Mutex::new(HashMap::new()), fault)
+        }
+    }
+
+    #[async_trait]
+    impl Storage for MapStore {
+        fn name(&self) -> &str {
+            "map"
+        }
+        async fn store(&self, key: &Key, mut entry: Entry) -> Result<(), CheckpointError> {
+            if self.1 == Fault::SecondsOnly {
+                let secs = entry
+                    .meta
+                    .created
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                entry.meta.created = UNIX_EPOCH + Duration::from_secs(secs);
+            }
+            if (self.1 == Fault::ForgetsEmpty && entry.payload.is_empty())
+                || (self.1 == Fault::DropsLarge && entry.payload.len() > 1 << 20)
+            {
+                return Ok(());
+            }
+            self.0
+                .lock()
+                .unwrap()
+                .insert(key.relative_path(), (key.clone(), entry));
+            Ok(())
+        }
+        async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .get(&key.relative_path())
+                .map(|(_, e)| e.clone()))
+        }
+        async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
+            let removed = self
+                .0
+                .lock()
+                .unwrap()
+                .remove(&key.relative_path())
+                .is_some();
+            Ok(removed || self.1 == Fault::DeleteAlwaysTrue)
+        }
+        async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
+            let map = self.0.lock().unwrap();
+            Ok(map
+                .values()
+                .filter(|(k, _)| self.1 == Fault::ListIgnoresScope || scope.contains(k))
+                .map(|(k, e)| EntryInfo {
+                    key: k.clone(),
+                    size: e.payload.len() as u64,
+                    created: Some(e.meta.created),
+                    accessed: None,
+                })
+                .collect())
+        }
+    }
+
+    fn failure(fault: Fault) -> String {
+        let store = MapStore::new(fault);
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Suite::new().large_value_bytes(2 << 20).run_blocking(&store)
+        }))
+        .expect_err("the suite should have failed");
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_correct_store_passes() {
+        conformance_blocking(&MapStore::new(Fault::None));
+    }
+
+    #[test]
+    fn broken_stores_fail_naming_the_property() {
+        for (fault, property) in [
+            (Fault::SecondsOnly, "round trip: created time changed"),
+            (Fault::ForgetsEmpty, "round trip: load found nothing"),
+            (
+                Fault::DeleteAlwaysTrue,
+                "missing keys: delete returned true",
+            ),
+            (Fault::ListIgnoresScope, "listing a function never stored gave"),
+            (Fault::DropsLarge, "large value: load found nothing"),
+        ] {
+            let msg = failure(fault);
+            assert!(
+                msg.starts_with("storage conformance [map] failed: ") && msg.contains(property),
+                "{fault:?}: {msg}"
+            );
+        }
     }
 }
