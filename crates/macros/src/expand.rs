@@ -1,0 +1,913 @@
+//! The expansion of `#[checkpoint]`: the cached wrapper, the original function under a
+//! hidden name, the `CachedFn` static and the companion functions.
+
+use crate::identity;
+use crate::options::{path_text, ExpiryOpt, OnErrorOpt, Options, StorageOpt};
+use crate::scan;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    parse_quote, Attribute, FnArg, GenericArgument, GenericParam, Generics, Ident, ItemFn, Pat, Path, PathArguments,
+    ReturnType, Type, Visibility,
+};
+
+/// How a parameter enters the call hash.
+enum HashMode {
+    /// `ObjectHash::object_hash(&arg)`.
+    Direct,
+    /// `#[no_hash]`.
+    Skip,
+    /// `#[hash_by(path)]`: `ObjectHash::object_hash(&path(&arg))`.
+    By(Path),
+}
+
+/// A typed parameter, as the generated functions see it.
+struct Param {
+    /// The name the wrapper and companions give it (the user's ident, or `__arg{i}`).
+    ident: Ident,
+    ty: Type,
+    mode: HashMode,
+    /// `impl Trait` in argument position: no turbofish, and its type name is hashed.
+    impl_trait: bool,
+}
+
+/// How a return value maps to what is cached.
+enum Wrap {
+    /// Any type: the whole value is cached.
+    Plain,
+    /// `Result<T, E>`: only `Ok` is cached.
+    OkOnly,
+    /// `Result<T, E>` under `on_error = "raise"`.
+    OkOrRaise,
+}
+
+/// Everything derived from the function that the generated pieces share.
+struct Func {
+    /// The function as written, parameter attributes stripped: the original's definition.
+    item: ItemFn,
+    name: Ident,
+    /// The name without `r#`, for generated names and messages.
+    name_str: String,
+    params: Vec<Param>,
+    /// The receiver, if the function has one (`&self`, `&mut self`, `self`, `self: Box<Self>`).
+    receiver: Option<syn::Receiver>,
+    /// In an impl block: companions become associated functions.
+    in_impl: bool,
+    is_async: bool,
+    is_unsafe: bool,
+    wrap: Wrap,
+    /// The cached type: `T` of `Result<T, E>`, else the return type.
+    stored: Type,
+    /// The declared return type (`()` when there is none).
+    ret: Type,
+    /// `::<T, N>` for calls, when it can be written (no `impl Trait` parameters).
+    turbofish: TokenStream,
+}
+
+pub fn expand(opts: Options, input: ItemFn) -> syn::Result<TokenStream> {
+    let identity = identity::identity(input.to_token_stream(), opts.identity_tokens.clone());
+    let func = analyze(&opts, input)?;
+    if let (Some((OnErrorOpt::Raise, lit)), false) = (&opts.on_error, matches!(func.wrap, Wrap::OkOrRaise)) {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "`on_error = \"raise\"` needs a function returning `Result<T, E>` (with `E: From<CheckpointError>`) to return the cache error in; use \"warn\" or \"ignore\" here",
+        ));
+    }
+    if func.in_impl {
+        Ok(expand_method(&opts, &func, &identity))
+    } else {
+        Ok(expand_free(&opts, &func, &identity))
+    }
+}
+
+fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
+    let sig = &item.sig;
+    if let Some(c) = &sig.constness {
+        return Err(syn::Error::new_spanned(c, "`#[checkpoint]` cannot cache a `const fn`: its calls may run at compile time"));
+    }
+    if let Some(abi) = &sig.abi {
+        return Err(syn::Error::new_spanned(abi, "`#[checkpoint]` does not support `extern` functions"));
+    }
+    if let Some(v) = &sig.variadic {
+        return Err(syn::Error::new_spanned(v, "`#[checkpoint]` does not support variadic functions"));
+    }
+    let name = sig.ident.clone();
+    let name_str = name.unraw().to_string();
+    let mut params = Vec::new();
+    let mut receiver = None;
+    for (i, arg) in item.sig.inputs.iter_mut().enumerate() {
+        match arg {
+            FnArg::Receiver(r) => receiver = Some(r.clone()),
+            FnArg::Typed(pt) => {
+                let mut mode = HashMode::Direct;
+                let mut kept: Vec<Attribute> = Vec::new();
+                for attr in std::mem::take(&mut pt.attrs) {
+                    if attr.path().is_ident("no_hash") {
+                        attr.meta.require_path_only().map_err(|_| {
+                            syn::Error::new_spanned(&attr, "`#[no_hash]` takes no arguments")
+                        })?;
+                        set_mode(&mut mode, HashMode::Skip, &attr)?;
+                    } else if attr.path().is_ident("hash_by") {
+                        let path: Path = attr.parse_args().map_err(|e| {
+                            syn::Error::new(e.span(), "expected `#[hash_by(path::to::fn)]`, a function from `&T` to a value implementing `ObjectHash`")
+                        })?;
+                        set_mode(&mut mode, HashMode::By(path), &attr)?;
+                    } else {
+                        kept.push(attr);
+                    }
+                }
+                pt.attrs = kept;
+                let ident = match &*pt.pat {
+                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => p.ident.clone(),
+                    _ => format_ident!("__arg{}", i),
+                };
+                let impl_trait = contains_impl_trait(&pt.ty);
+                params.push(Param { ident, ty: (*pt.ty).clone(), mode, impl_trait });
+            }
+        }
+    }
+    let sig = &item.sig;
+    let in_impl = receiver.is_some()
+        || scan::uses_self_type(sig.to_token_stream(), false)
+        || scan::uses_self_type(item.block.to_token_stream(), true);
+    let ret: Type = match &sig.output {
+        ReturnType::Default => parse_quote!(()),
+        ReturnType::Type(_, ty) => (**ty).clone(),
+    };
+    let raise = matches!(opts.on_error, Some((OnErrorOpt::Raise, _)));
+    let (wrap, stored) = match result_ok_type(&ret) {
+        Some(ok) if raise => (Wrap::OkOrRaise, ok),
+        Some(ok) => (Wrap::OkOnly, ok),
+        None => (Wrap::Plain, ret.clone()),
+    };
+    let generic_args: Vec<TokenStream> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.to_token_stream()),
+            GenericParam::Const(c) => Some(c.ident.to_token_stream()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let turbofish = if generic_args.is_empty() || params.iter().any(|p| p.impl_trait) {
+        TokenStream::new()
+    } else {
+        quote!(::<#(#generic_args),*>)
+    };
+    Ok(Func {
+        name,
+        name_str,
+        params,
+        receiver,
+        in_impl,
+        is_async: sig.asyncness.is_some(),
+        is_unsafe: sig.unsafety.is_some(),
+        wrap,
+        stored,
+        ret,
+        turbofish,
+        item,
+    })
+}
+
+fn set_mode(mode: &mut HashMode, new: HashMode, attr: &Attribute) -> syn::Result<()> {
+    if !matches!(mode, HashMode::Direct) {
+        return Err(syn::Error::new_spanned(attr, "a parameter takes at most one of `#[no_hash]` and `#[hash_by(…)]`"));
+    }
+    *mode = new;
+    Ok(())
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut f = Find(false);
+    syn::visit::Visit::visit_type(&mut f, ty);
+    f.0
+}
+
+/// `T` if `ty` is a path ending in `Result` with at least one generic type argument.
+fn result_ok_type(ty: &Type) -> Option<Type> {
+    let Type::Path(tp) = ty else { return None };
+    if tp.qself.is_some() {
+        return None;
+    }
+    let last = tp.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    })
+}
+
+/// Rewrites paths for use inside the companion module: `self::x` becomes `super::x` and
+/// `super::x` becomes `super::super::x`.
+struct Rebase;
+
+impl VisitMut for Rebase {
+    fn visit_path_mut(&mut self, p: &mut Path) {
+        if p.leading_colon.is_none() {
+            if let Some(first) = p.segments.first_mut() {
+                if first.ident == "self" {
+                    first.ident = Ident::new("super", first.ident.span());
+                } else if first.ident == "super" {
+                    p.segments.insert(0, parse_quote!(super));
+                }
+            }
+        }
+        visit_mut::visit_path_mut(self, p);
+    }
+}
+
+fn rebased<T: Clone>(value: &T, visit: impl FnOnce(&mut Rebase, &mut T)) -> T {
+    let mut v = value.clone();
+    visit(&mut Rebase, &mut v);
+    v
+}
+
+/// Where generated code sits, for path resolution.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Beside the function (the wrapper; methods' companions).
+    Beside,
+    /// In the companion module, one level down.
+    Module,
+}
+
+/// Paths to the runtime pieces, spelled once.
+fn p() -> TokenStream {
+    quote!(::checkpointer::__private)
+}
+
+impl Func {
+    /// The parameter list of wrappers and companions: plain idents, our attributes stripped.
+    fn inputs(&self, scope: Scope, receiver: Receiver) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        match (receiver, &self.receiver) {
+            (Receiver::Same, Some(r)) => {
+                let attrs = &r.attrs;
+                if r.colon_token.is_some() {
+                    let ty = &r.ty;
+                    let m = &r.mutability;
+                    out.push(quote!(#(#attrs)* #m self: #ty));
+                } else {
+                    let reference = r.reference.as_ref().map(|(amp, lt)| quote!(#amp #lt));
+                    let m = &r.mutability;
+                    out.push(quote!(#(#attrs)* #reference #m self));
+                }
+            }
+            (Receiver::Shared, Some(_)) => out.push(quote!(&self)),
+            (_, None) => {}
+        }
+        for param in &self.params {
+            let ident = &param.ident;
+            let ty = self.ty_in(&param.ty, scope);
+            out.push(quote!(#ident: #ty));
+        }
+        out
+    }
+
+    fn ty_in(&self, ty: &Type, scope: Scope) -> Type {
+        match scope {
+            Scope::Beside => ty.clone(),
+            Scope::Module => rebased(ty, |r, t| r.visit_type_mut(t)),
+        }
+    }
+
+    fn generics_in(&self, scope: Scope) -> Generics {
+        match scope {
+            Scope::Beside => self.item.sig.generics.clone(),
+            Scope::Module => rebased(&self.item.sig.generics, |r, g| r.visit_generics_mut(g)),
+        }
+    }
+
+    fn args(&self) -> Vec<&Ident> {
+        self.params.iter().map(|p| &p.ident).collect()
+    }
+
+    /// A call of the original function with the wrapper's arguments (not awaited).
+    fn call_original(&self, scope: Scope) -> TokenStream {
+        let args = self.args();
+        let original = original_ident(&self.name_str);
+        let turbofish = &self.turbofish;
+        let call = if self.in_impl {
+            let this = self.receiver.as_ref().map(|_| quote!(self,));
+            quote!(Self::#original #turbofish(#this #(#args),*))
+        } else {
+            let prefix = (scope == Scope::Module).then(|| quote!(super::));
+            quote!(#prefix #original #turbofish(#(#args),*))
+        };
+        if self.is_unsafe {
+            // The caller of the wrapper already vouched for the original's contract.
+            quote!(unsafe { #call })
+        } else {
+            call
+        }
+    }
+
+    /// The outcome wrapper around a value of the return type.
+    fn wrap(&self, value: TokenStream) -> TokenStream {
+        let p = p();
+        let span = self.ret.span();
+        match self.wrap {
+            Wrap::Plain => quote_spanned!(span=> #p::Plain(#value)),
+            Wrap::OkOnly => quote_spanned!(span=> #p::OkOnly(#value)),
+            Wrap::OkOrRaise => quote_spanned!(span=> #p::OkOrRaise(#value)),
+        }
+    }
+
+    /// The closure computing the outcome: `move || ready(Wrap(original(args)))`, or its
+    /// async form.
+    fn compute_closure(&self, scope: Scope) -> TokenStream {
+        let p = p();
+        let call = self.call_original(scope);
+        if self.is_async {
+            let wrapped = self.wrap(quote!(#call.await));
+            quote!(move || async move { #wrapped })
+        } else {
+            let wrapped = self.wrap(call);
+            quote!(move || #p::ready(#wrapped))
+        }
+    }
+
+    /// Drives a runtime future: `.await` in async functions, `block_on` in sync ones.
+    fn drive(&self, fut: TokenStream) -> TokenStream {
+        let p = p();
+        if self.is_async {
+            quote!(#fut.await)
+        } else {
+            quote!(#p::block_on(#fut))
+        }
+    }
+
+    /// `let _ = &arg;` for the parameters a hash-only companion does not read.
+    fn touch_unhashed(&self) -> TokenStream {
+        let idents = self.params.iter().filter(|p| matches!(p.mode, HashMode::Skip)).map(|p| &p.ident);
+        quote!(#(let _ = &#idents;)*)
+    }
+
+    /// The block building the call's `Hasher`: receiver and its type, generic types,
+    /// arguments, `capture(…)` values, and the `Checkpointer::capture()` probes.
+    fn hash_block(&self, opts: &Options, scope: Scope, handle: &TokenStream) -> TokenStream {
+        let p = p();
+        let h = quote!(__checkpointer_hasher);
+        let mut parts = Vec::new();
+        if let Some(r) = &self.receiver {
+            parts.push(quote_spanned!(r.span()=> #p::ObjectHash::object_hash(&self, &mut #h);));
+        }
+        if self.in_impl {
+            // Two types' methods of one name never share entries.
+            parts.push(quote!(#h.write_name(::core::any::type_name::<Self>());));
+        }
+        for param in &self.item.sig.generics.params {
+            match param {
+                GenericParam::Type(t) => {
+                    let id = &t.ident;
+                    parts.push(quote!(#h.write_name(::core::any::type_name::<#id>());));
+                }
+                GenericParam::Const(c) => {
+                    let id = &c.ident;
+                    parts.push(quote_spanned!(c.span()=> #p::ObjectHash::object_hash(&#id, &mut #h);));
+                }
+                GenericParam::Lifetime(_) => {}
+            }
+        }
+        for param in &self.params {
+            let id = &param.ident;
+            if param.impl_trait {
+                parts.push(quote!(#h.write_name(::core::any::type_name_of_val(&#id));));
+            }
+            let span = param.ty.span();
+            match &param.mode {
+                HashMode::Direct => parts.push(quote_spanned!(span=> #p::ObjectHash::object_hash(&#id, &mut #h);)),
+                HashMode::Skip => {}
+                HashMode::By(path) => {
+                    let path = if scope == Scope::Module { rebased(path, |r, x| r.visit_path_mut(x)) } else { path.clone() };
+                    parts.push(quote_spanned!(path.span()=> #p::ObjectHash::object_hash(&#path(&#id), &mut #h);))
+                }
+            }
+        }
+        for path in &opts.capture {
+            let name = path_text(path);
+            let path = if scope == Scope::Module { rebased(path, |r, x| r.visit_path_mut(x)) } else { path.clone() };
+            parts.push(quote_spanned!(path.span()=> #h.write_name(#name); #p::ObjectHash::object_hash(&#path, &mut #h);));
+        }
+        let mut bound: Vec<Ident> = Vec::new();
+        for arg in &self.item.sig.inputs {
+            if let FnArg::Typed(pt) = arg {
+                collect_pat_idents(&pt.pat, &mut bound);
+            }
+        }
+        for param in &self.item.sig.generics.params {
+            if let GenericParam::Const(c) = param {
+                bound.push(c.ident.clone());
+            }
+        }
+        let listed: Vec<String> = opts.capture.iter().chain(&opts.capture_once).map(path_text).collect();
+        let probes: Vec<TokenStream> = scan::screaming_names(&self.item.block, &bound)
+            .into_iter()
+            .filter(|id| !listed.contains(&id.to_string()))
+            .map(|id| {
+                let name = id.to_string();
+                quote!((&#p::CaptureProbe(&#id)).capture_hash(#name, &mut #h);)
+            })
+            .collect();
+        if !probes.is_empty() {
+            parts.push(quote! {
+                if #handle.captures_all() {
+                    #[allow(unused_imports)]
+                    use #p::{CaptureHash as _, CaptureSkip as _};
+                    #(#probes)*
+                }
+            });
+        }
+        quote! {{
+            let mut #h = #p::Hasher::new();
+            #(#parts)*
+            #h
+        }}
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Receiver {
+    /// The method's own receiver (companions that run the function).
+    Same,
+    /// `&self` (companions that only hash).
+    Shared,
+}
+
+fn collect_pat_idents(pat: &Pat, out: &mut Vec<Ident>) {
+    struct Collect<'o>(&'o mut Vec<Ident>);
+    impl<'a> syn::visit::Visit<'a> for Collect<'_> {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            self.0.push(p.ident.clone());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    syn::visit::Visit::visit_pat(&mut Collect(out), pat);
+}
+
+fn original_ident(name: &str) -> Ident {
+    format_ident!("__checkpointer_{}_original", name)
+}
+
+/// The `fn() -> Checkpointer` building the options, and the `capture_once` hasher:
+/// items for a block whose tail is `CachedFn::new(…)`.
+fn runtime_items(opts: &Options) -> (TokenStream, TokenStream) {
+    let p = p();
+    let start = match &opts.using {
+        Some(preset) => quote_spanned!(preset.span()=> { let preset: &#p::Checkpointer = &(#preset); preset.clone() }),
+        None => quote!(#p::Checkpointer::new()),
+    };
+    let mut steps = Vec::new();
+    match &opts.storage {
+        Some(StorageOpt::Spec(s)) => steps.push(quote!(.storage_spec(#s))),
+        Some(StorageOpt::Expr(e)) => steps.push(quote_spanned!(e.span()=> .storage(#e))),
+        None => {}
+    }
+    if let Some(d) = &opts.directory {
+        steps.push(quote_spanned!(d.span()=> .directory(#d)));
+    }
+    if let Some(v) = opts.verbosity {
+        steps.push(quote!(.verbosity(#v)));
+    }
+    match &opts.expiry {
+        Some(ExpiryOpt::Duration(nanos)) => steps.push(quote!(.expire(#p::Duration::from_nanos(#nanos)))),
+        Some(ExpiryOpt::Expr(e)) => steps.push(quote_spanned!(e.span()=> .expire(#e))),
+        None => {}
+    }
+    if let Some(f) = &opts.fn_hash_from {
+        steps.push(quote_spanned!(f.span()=> .fn_hash_from(#f)));
+    }
+    if let Some((mode, _)) = &opts.on_error {
+        let variant = match mode {
+            OnErrorOpt::Warn => quote!(Warn),
+            OnErrorOpt::Raise => quote!(Raise),
+            OnErrorOpt::Ignore => quote!(Ignore),
+        };
+        steps.push(quote!(.on_error(#p::OnError::#variant)));
+    }
+    let items = quote! {
+        fn options() -> #p::Checkpointer {
+            #start #(#steps)*
+        }
+    };
+    let once = if opts.capture_once.is_empty() {
+        quote!(::core::option::Option::None)
+    } else {
+        let hashes = opts.capture_once.iter().map(|path| {
+            let name = path_text(path);
+            quote_spanned!(path.span()=> h.write_name(#name); #p::ObjectHash::object_hash(&#path, h);)
+        });
+        quote! {{
+            fn capture_once(h: &mut #p::Hasher) {
+                #(#hashes)*
+            }
+            ::core::option::Option::Some(capture_once as fn(&mut #p::Hasher))
+        }}
+    };
+    (items, once)
+}
+
+/// `FnInfo { … }` with `name` given as an expression.
+fn fn_info(opts: &Options, name: TokenStream, identity: &str, fn_name: &str) -> TokenStream {
+    let p = p();
+    let env = &opts.env;
+    let files = &opts.files;
+    let short = &identity[..12];
+    quote! {
+        #p::FnInfo {
+            module_path: ::core::module_path!(),
+            name: #name,
+            identity: #identity,
+            env: &[#(#env),*],
+            files: &[#(#files),*],
+            items: &[(#fn_name, #short)],
+        }
+    }
+}
+
+/// Attributes of the user's function: which go on the wrapper, which on the original.
+struct SplitAttrs {
+    wrapper: Vec<Attribute>,
+    original: Vec<Attribute>,
+    /// `cfg`/`cfg_attr`: on every generated item.
+    cfg: Vec<Attribute>,
+}
+
+fn split_attrs(attrs: &[Attribute]) -> SplitAttrs {
+    let mut s = SplitAttrs { wrapper: Vec::new(), original: Vec::new(), cfg: Vec::new() };
+    for attr in attrs {
+        let path = attr.path();
+        if path.is_ident("cfg") || path.is_ident("cfg_attr") {
+            s.cfg.push(attr.clone());
+        } else if ["allow", "warn", "deny", "forbid"].iter().any(|l| path.is_ident(l)) {
+            // Lint levels concern the body (the original) and the signature (both).
+            s.wrapper.push(attr.clone());
+            s.original.push(attr.clone());
+        } else if path.is_ident("expect") {
+            // `expect` must be fulfilled exactly where the linted code is: the original.
+            let mut allow = attr.clone();
+            if let syn::Meta::List(list) = &mut allow.meta {
+                list.path = parse_quote!(allow);
+            }
+            s.wrapper.push(allow);
+            s.original.push(attr.clone());
+        } else {
+            s.wrapper.push(attr.clone());
+        }
+    }
+    s
+}
+
+/// The visibility of items in the companion module, seen from the function's scope.
+fn inner_vis(vis: &Visibility) -> TokenStream {
+    match vis {
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Restricted(r) => {
+            let path = &r.path;
+            let first = path.segments.first().map(|s| s.ident.to_string()).unwrap_or_default();
+            match first.as_str() {
+                "crate" => quote!(#vis),
+                "self" => {
+                    let rest = path.segments.iter().skip(1);
+                    quote!(pub(in super #(::#rest)*))
+                }
+                "super" => quote!(pub(in super::#path)),
+                _ => quote!(#vis),
+            }
+        }
+    }
+}
+
+/// The shape every companion shares.
+struct Companion {
+    doc: String,
+    name: Ident,
+    asyncness: bool,
+    unsafety: bool,
+    receiver: Receiver,
+    /// A parameter before the function's own (`default: T`, `value: T`).
+    extra: Option<TokenStream>,
+    ret: TokenStream,
+    body: TokenStream,
+    generic: bool,
+}
+
+fn expand_free(opts: &Options, f: &Func, identity: &str) -> TokenStream {
+    let p = p();
+    let item = &f.item;
+    let name = &f.name;
+    let name_str = &f.name_str;
+    let vis = &item.vis;
+    let attrs = split_attrs(&item.attrs);
+    let cfg = &attrs.cfg;
+    let original = original_ident(name_str);
+    let static_ident = format_ident!("__CHECKPOINTER_{}", name_str.to_uppercase());
+    let handle_beside = quote!(#static_ident);
+
+    // The wrapper: same signature, plain parameter names, the cached call.
+    let wrapper = wrapper_fn(opts, f, &attrs.wrapper, Scope::Beside, &handle_beside);
+
+    // The original, renamed and hidden.
+    let mut orig = item.clone();
+    orig.sig.ident = original.clone();
+    orig.vis = Visibility::Inherited;
+    orig.attrs = attrs.original.clone();
+    orig.attrs.extend(cfg.iter().cloned());
+
+    let (option_items, once) = runtime_items(opts);
+    let info = fn_info(opts, quote!(#name_str), identity, name_str);
+    let handle_in = quote!(super::#static_ident);
+    let companions = companions(opts, f, Scope::Module, &handle_in, &|c: &str| format_ident!("{}", c));
+    let item_vis = inner_vis(vis);
+    let module_doc = format!(
+        "Companion functions of [`{name_str}()`]: its cache handle and the operations on one entry.\n\n\
+         Each takes the same parameters as `{name_str}`; see the `checkpoint` attribute's documentation."
+    );
+    let companions = companions.into_iter().map(|c| render_companion(f, c, Scope::Module, &item_vis));
+
+    quote! {
+        #wrapper
+
+        #[doc(hidden)]
+        #orig
+
+        #(#cfg)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        static #static_ident: #p::CachedFn = {
+            #option_items
+            #p::CachedFn::new(#info, options, #p::open_tier, #once)
+        };
+
+        #(#cfg)*
+        #[doc = #module_doc]
+        #[allow(dead_code, unused_imports, clippy::needless_lifetimes)]
+        #vis mod #name {
+            use super::*;
+
+            #(#companions)*
+        }
+    }
+}
+
+fn expand_method(opts: &Options, f: &Func, identity: &str) -> TokenStream {
+    let p = p();
+    let item = &f.item;
+    let name_str = &f.name_str;
+    let vis = &item.vis;
+    let attrs = split_attrs(&item.attrs);
+    let cfg = &attrs.cfg;
+    let original = original_ident(name_str);
+    let handle_ident = format_ident!("{}_handle", name_str);
+    let handle = quote!(Self::#handle_ident());
+    let wrapper = wrapper_fn(opts, f, &attrs.wrapper, Scope::Beside, &handle);
+
+    let mut orig = item.clone();
+    orig.sig.ident = original;
+    orig.vis = Visibility::Inherited;
+    orig.attrs = attrs.original.clone();
+    orig.attrs.extend(cfg.iter().cloned());
+
+    let (option_items, once) = runtime_items(opts);
+    let info = fn_info(opts, quote!(#p::method_name::<Self>(#name_str)), identity, name_str);
+    let companions = companions(opts, f, Scope::Beside, &handle, &|c: &str| format_ident!("{}_{}", name_str, c));
+    // `NAME_handle` is emitted below: it holds the static.
+    let companions = companions.into_iter().filter(|c| c.name != handle_ident).map(|c| render_companion(f, c, Scope::Beside, &vis.to_token_stream()));
+    let handle_doc = format!("The cache handle of [`Self::{name_str}`]: identity, statistics, `cleanup` and `clear`.");
+
+    quote! {
+        #wrapper
+
+        #[doc(hidden)]
+        #orig
+
+        #(#cfg)*
+        #[doc = #handle_doc]
+        #[allow(dead_code)]
+        #vis fn #handle_ident() -> &'static #p::CachedFn {
+            // A static cannot name `Self`, so the handle is built on first use, where it can.
+            static CACHED: #p::OnceLock<#p::CachedFn> = #p::OnceLock::new();
+            CACHED.get_or_init(|| {
+                #option_items
+                #p::CachedFn::new(#info, options, #p::open_tier, #once)
+            })
+        }
+
+        #(#companions)*
+    }
+}
+
+fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], scope: Scope, handle: &TokenStream) -> TokenStream {
+    let item = &f.item;
+    let vis = &item.vis;
+    let sig = &item.sig;
+    let (constness, asyncness, unsafety, fn_token, ident) = (&sig.constness, &sig.asyncness, &sig.unsafety, &sig.fn_token, &sig.ident);
+    let generics = &sig.generics;
+    let where_clause = &generics.where_clause;
+    let output = &sig.output;
+    let inputs = f.inputs(scope, Receiver::Same);
+    let call = f.call_original(scope);
+    let when = opts.when.as_ref().map(|w| {
+        let run = if f.is_async { quote!(#call.await) } else { call.clone() };
+        quote_spanned!(w.span()=> if !(#w) { return #run; })
+    });
+    let hash = f.hash_block(opts, scope, handle);
+    let closure = f.compute_closure(scope);
+    let cached = f.drive(quote!(#handle.call(__checkpointer_hasher, true, #closure)));
+    quote! {
+        #(#attrs)*
+        #vis #constness #asyncness #unsafety #fn_token #ident #generics (#(#inputs),*) #output #where_clause {
+            #when
+            let __checkpointer_hasher = #hash;
+            #cached.0
+        }
+    }
+}
+
+fn companions(opts: &Options, f: &Func, scope: Scope, handle: &TokenStream, name: &dyn Fn(&str) -> Ident) -> Vec<Companion> {
+    let p = p();
+    let hash = f.hash_block(opts, scope, handle);
+    let touch = f.touch_unhashed();
+    let ret = f.ty_in(&f.ret, scope);
+    let stored = f.ty_in(&f.stored, scope);
+    let fname = &f.name_str;
+    let taken: Vec<String> = f.params.iter().map(|p| p.ident.to_string()).collect();
+    let free_name = |want: &str| {
+        if taken.iter().any(|t| t == want) {
+            format_ident!("__checkpointer_{}", want)
+        } else {
+            format_ident!("{}", want)
+        }
+    };
+    let default = free_name("default");
+    let value = free_name("value");
+    let closure = f.compute_closure(scope);
+    let call = f.call_original(scope);
+    let uncached_body = if f.is_async { quote!(#call.await) } else { call };
+    let err = quote!(#p::CheckpointError);
+    let storage = |op: TokenStream| f.drive(op);
+    let mut out = vec![
+        Companion {
+            doc: format!("The cache handle of `{fname}`: identity, configuration, statistics, `cleanup` and `clear`."),
+            name: name("handle"),
+            asyncness: false,
+            unsafety: false,
+            receiver: Receiver::Shared,
+            extra: None,
+            ret: quote!(&'static #p::CachedFn),
+            body: quote!(&#handle),
+            generic: false,
+        },
+        Companion {
+            doc: format!("Forgets the resolved options, identity and `capture_once` values of `{fname}`: the next call resolves them again."),
+            name: name("reinit"),
+            asyncness: false,
+            unsafety: false,
+            receiver: Receiver::Shared,
+            extra: None,
+            ret: quote!(()),
+            body: quote!(#handle.reinit()),
+            generic: false,
+        },
+        Companion {
+            doc: format!("The call hash of `{fname}` for these arguments (with captures, `env` and `files`)."),
+            name: name("call_hash"),
+            asyncness: false,
+            unsafety: false,
+            receiver: Receiver::Shared,
+            extra: None,
+            ret: quote!(#p::Digest),
+            body: quote!(#touch #handle.call_hash(#hash)),
+            generic: true,
+        },
+    ];
+    let rerun = storage(quote!(#handle.rerun(__checkpointer_hasher, #closure)));
+    out.push(Companion {
+        doc: format!("Runs `{fname}` and overwrites its cached entry for these arguments."),
+        name: name("rerun"),
+        asyncness: f.is_async,
+        unsafety: f.is_unsafe,
+        receiver: Receiver::Same,
+        extra: None,
+        ret: quote!(#ret),
+        body: quote! {
+            let __checkpointer_hasher = #hash;
+            #rerun.0
+        },
+        generic: true,
+    });
+    out.push(Companion {
+        doc: format!("Runs the original `{fname}`, touching no cache."),
+        name: name("uncached"),
+        asyncness: f.is_async,
+        unsafety: f.is_unsafe,
+        receiver: Receiver::Same,
+        extra: None,
+        ret: quote!(#ret),
+        body: uncached_body,
+        generic: true,
+    });
+    let get = storage(quote!(#handle.get(#hash)));
+    out.push(Companion {
+        doc: format!("The cached value of `{fname}` for these arguments, or `Err(CheckpointError::NotCached)`; never runs the function."),
+        name: name("get"),
+        asyncness: f.is_async,
+        unsafety: false,
+        receiver: Receiver::Shared,
+        extra: None,
+        ret: quote!(::core::result::Result<#stored, #err>),
+        body: quote!(#touch #get),
+        generic: true,
+    });
+    out.push(Companion {
+        doc: format!("The cached value of `{fname}` for these arguments, or `{default}` when there is none (or the cache fails); never runs the function."),
+        name: name("get_or"),
+        asyncness: f.is_async,
+        unsafety: false,
+        receiver: Receiver::Shared,
+        extra: Some(quote!(#default: #stored)),
+        ret: quote!(#stored),
+        body: quote!(#touch #get.unwrap_or(#default)),
+        generic: true,
+    });
+    let exists = storage(quote!(#handle.exists(#hash)));
+    out.push(Companion {
+        doc: format!("Whether `{fname}` has a valid (present, unexpired) entry for these arguments."),
+        name: name("exists"),
+        asyncness: f.is_async,
+        unsafety: false,
+        receiver: Receiver::Shared,
+        extra: None,
+        ret: quote!(::core::result::Result<bool, #err>),
+        body: quote!(#touch #exists),
+        generic: true,
+    });
+    let delete = storage(quote!(#handle.delete(#hash)));
+    out.push(Companion {
+        doc: format!("Removes the entry of `{fname}` for these arguments from every tier; `Ok(true)` if there was one."),
+        name: name("delete"),
+        asyncness: f.is_async,
+        unsafety: false,
+        receiver: Receiver::Shared,
+        extra: None,
+        ret: quote!(::core::result::Result<bool, #err>),
+        body: quote!(#touch #delete),
+        generic: true,
+    });
+    let set = storage(quote!(#handle.set(#hash, &#value)));
+    out.push(Companion {
+        doc: format!("Stores `{value}` as the result of `{fname}` for these arguments, without running it."),
+        name: name("set"),
+        asyncness: f.is_async,
+        unsafety: false,
+        receiver: Receiver::Shared,
+        extra: Some(quote!(#value: #stored)),
+        ret: quote!(::core::result::Result<(), #err>),
+        body: quote!(#touch #set),
+        generic: true,
+    });
+    out
+}
+
+fn render_companion(f: &Func, c: Companion, scope: Scope, vis: &TokenStream) -> TokenStream {
+    let Companion { doc, name, asyncness, unsafety, receiver, extra, ret, body, generic } = c;
+    let cfg = split_attrs(&f.item.attrs).cfg;
+    let asyncness = asyncness.then(|| quote!(async));
+    let unsafety = unsafety.then(|| quote!(unsafe));
+    let (inputs, generics) = if generic {
+        let mut inputs = f.inputs(scope, receiver);
+        if let Some(extra) = extra {
+            let at = usize::from(f.receiver.is_some());
+            inputs.insert(at, extra);
+        }
+        (inputs, Some(f.generics_in(scope)))
+    } else {
+        // handle() and reinit() take nothing: there is one cache per function.
+        (Vec::new(), None)
+    };
+    let where_clause = generics.as_ref().and_then(|g| g.where_clause.clone());
+    let span = Span::call_site();
+    quote_spanned! {span=>
+        #(#cfg)*
+        #[doc = #doc]
+        #[allow(dead_code, clippy::needless_lifetimes, clippy::too_many_arguments)]
+        #vis #asyncness #unsafety fn #name #generics (#(#inputs),*) -> #ret #where_clause {
+            #body
+        }
+    }
+}

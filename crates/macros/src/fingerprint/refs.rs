@@ -1,0 +1,291 @@
+//! What a piece of code names: the references the closure follows.
+//!
+//! Resolution is by name (see `resolve.rs`), so this only records names and the little
+//! context that narrows them: the segment before the last one of a path (`Type::item`), and
+//! whether a name is called as a method. Macro arguments are unparsed tokens, so every
+//! identifier inside a macro invocation (and every `{name}` inside a string literal there,
+//! for inline format arguments) is recorded as a *loose* name, which resolves to anything so
+//! named.
+
+use proc_macro2::{TokenStream, TokenTree};
+use std::collections::BTreeSet;
+use syn::visit::{self, Visit};
+
+/// The names a unit of code refers to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refs {
+    /// Single-segment paths (`helper`, `LIMIT`, `Point`) and the qualifier of longer paths
+    /// (`Shape` in `Shape::Circle`): free items so named.
+    pub names: BTreeSet<String>,
+    /// `(qualifier, name)` of paths with two or more segments (`Point::new`,
+    /// `helpers::compute`): free items named `name`, plus associated items of `qualifier`.
+    pub qualified: BTreeSet<(String, String)>,
+    /// Method calls (`x.area()`) and `<T>::name`: associated items so named, of any type.
+    pub methods: BTreeSet<String>,
+    /// Identifiers inside macro invocations and attributes: anything so named.
+    pub loose: BTreeSet<String>,
+    /// Macros invoked (`name!`).
+    pub macros: BTreeSet<String>,
+}
+
+impl Refs {
+    /// Adds every reference of `other`.
+    pub fn extend(&mut self, other: Refs) {
+        self.names.extend(other.names);
+        self.qualified.extend(other.qualified);
+        self.methods.extend(other.methods);
+        self.loose.extend(other.loose);
+        self.macros.extend(other.macros);
+    }
+
+    /// References of any syntax node.
+    pub fn of<T: VisitNode + ?Sized>(node: &T) -> Refs {
+        let mut c = Collector::default();
+        node.visit_with(&mut c);
+        c.refs
+    }
+
+    /// Every identifier of `tokens` (and the `{name}`s of its string literals) as loose names.
+    pub fn add_loose_tokens(&mut self, tokens: TokenStream) {
+        for tt in tokens {
+            match tt {
+                TokenTree::Ident(id) => {
+                    self.loose.insert(unraw(&id.to_string()));
+                }
+                TokenTree::Group(g) => self.add_loose_tokens(g.stream()),
+                TokenTree::Literal(lit) => self.add_literal_names(&lit.to_string()),
+                TokenTree::Punct(_) => {}
+            }
+        }
+    }
+
+    /// Names inside a string literal that may refer to code: inline format arguments
+    /// (`"{count}"`, `"{LIMIT:>4}"`) and whole paths (`"default_port"`, `"my::module"`, as
+    /// serde's `default = "…"` and `with = "…"` take them).
+    fn add_literal_names(&mut self, lit: &str) {
+        let Some(body) = string_body(lit) else { return };
+        // A path-like literal: every segment is an identifier.
+        if !body.is_empty() && body.split("::").all(is_ident) {
+            for seg in body.split("::") {
+                self.loose.insert(seg.to_string());
+            }
+            return;
+        }
+        let bytes = body.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'{' {
+                if bytes.get(i + 1) == Some(&b'{') {
+                    i += 2;
+                    continue;
+                }
+                let start = i + 1;
+                let mut end = start;
+                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                    end += 1;
+                }
+                let name = &body[start..end];
+                if is_ident(name) {
+                    self.loose.insert(name.to_string());
+                }
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The contents of a string literal token (`"…"`, `r"…"`, `r#"…"#`, `b"…"`, `c"…"`).
+fn string_body(lit: &str) -> Option<&str> {
+    let lit = lit.trim_start_matches(['b', 'c']);
+    let lit = lit.strip_prefix('r').map(|s| s.trim_matches('#')).unwrap_or(lit);
+    lit.strip_prefix('"')?.strip_suffix('"')
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_') && s != "_"
+}
+
+/// `r#type` → `type`: items are indexed by their plain names.
+pub fn unraw(s: &str) -> String {
+    s.strip_prefix("r#").unwrap_or(s).to_string()
+}
+
+/// Syntax nodes `Refs::of` accepts.
+pub trait VisitNode {
+    /// Runs the collector over the node.
+    fn visit_with(&self, c: &mut Collector);
+}
+
+macro_rules! visit_node {
+    ($($ty:ty => $method:ident),* $(,)?) => {
+        $(impl VisitNode for $ty {
+            fn visit_with(&self, c: &mut Collector) {
+                c.$method(self);
+            }
+        })*
+    };
+}
+
+visit_node! {
+    syn::Item => visit_item,
+    syn::ItemFn => visit_item_fn,
+    syn::ImplItem => visit_impl_item,
+    syn::TraitItem => visit_trait_item,
+    syn::Signature => visit_signature,
+    syn::Generics => visit_generics,
+    syn::Type => visit_type,
+    syn::Path => visit_path,
+    syn::Expr => visit_expr,
+    syn::Attribute => visit_attribute,
+}
+
+/// The visitor behind [`Refs::of`].
+#[derive(Default)]
+pub struct Collector {
+    refs: Refs,
+}
+
+impl Collector {
+    fn path(&mut self, path: &syn::Path, qself: Option<&syn::QSelf>) {
+        let segs: Vec<String> = path.segments.iter().map(|s| unraw(&s.ident.to_string())).collect();
+        match (qself, segs.as_slice()) {
+            (_, []) => {}
+            // `<T>::name`: an associated item of some type.
+            (Some(q), [.., last]) if q.position == 0 => {
+                self.refs.methods.insert(last.clone());
+            }
+            (_, [only]) => {
+                self.refs.names.insert(only.clone());
+            }
+            (_, [.., q, last]) => {
+                self.refs.names.insert(q.clone());
+                self.refs.qualified.insert((q.clone(), last.clone()));
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector {
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        self.path(p, None);
+        visit::visit_path(self, p);
+    }
+
+    fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
+        if let Some(q) = &e.qself {
+            self.path(&e.path, Some(q));
+            self.visit_qself(q);
+            for seg in &e.path.segments {
+                self.visit_path_segment(seg);
+            }
+            return;
+        }
+        visit::visit_expr_path(self, e);
+    }
+
+    fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
+        if let Some(q) = &t.qself {
+            self.path(&t.path, Some(q));
+            self.visit_qself(q);
+            for seg in &t.path.segments {
+                self.visit_path_segment(seg);
+            }
+            return;
+        }
+        visit::visit_type_path(self, t);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        self.refs.methods.insert(unraw(&m.method.to_string()));
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if let Some(last) = m.path.segments.last() {
+            self.refs.macros.insert(unraw(&last.ident.to_string()));
+        }
+        // The path of `a::b!` may name a module; its arguments are unparsed tokens.
+        self.refs.add_loose_tokens(m.tokens.clone());
+    }
+
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        // Doc text is not code; every other attribute may name code (`#[serde(with = "m")]`,
+        // `#[checkpoint(deps(helper))]`), so its identifiers count loosely.
+        if a.path().is_ident("doc") {
+            return;
+        }
+        self.visit_path(a.path());
+        match &a.meta {
+            syn::Meta::Path(_) => {}
+            syn::Meta::List(l) => self.refs.add_loose_tokens(l.tokens.clone()),
+            syn::Meta::NameValue(nv) => self.visit_expr(&nv.value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn paths_calls_methods_types_and_literals() {
+        let f: syn::ItemFn = syn::parse_quote! {
+            fn f(p: &geo::Point, n: Count) -> Vec<Output> {
+                let s = Shape::Circle { r: LIMIT };
+                let v = helpers::compute(p.norm(), <T>::make(), <T as Conv>::conv(n));
+                Output { v }
+            }
+        };
+        let r = Refs::of(&f);
+        for n in ["Point", "geo", "Count", "Vec", "Output", "Shape", "LIMIT", "helpers", "Conv"] {
+            assert!(r.names.contains(n), "{n} missing from {:?}", r.names);
+        }
+        assert!(r.qualified.contains(&("Shape".into(), "Circle".into())));
+        assert!(r.qualified.contains(&("helpers".into(), "compute".into())));
+        assert!(r.qualified.contains(&("Conv".into(), "conv".into())));
+        assert_eq!(r.methods, set(&["make", "norm"]));
+    }
+
+    #[test]
+    fn macro_arguments_and_format_strings_are_loose_names() {
+        let f: syn::ItemFn = syn::parse_quote! {
+            fn f() {
+                println!("{count} {LIMIT:>4} {{escaped}} {}", x.area());
+                my_macro!(a => helper);
+            }
+        };
+        let r = Refs::of(&f);
+        assert_eq!(r.macros, set(&["my_macro", "println"]));
+        for n in ["count", "LIMIT", "x", "area", "a", "helper"] {
+            assert!(r.loose.contains(n), "{n} missing from {:?}", r.loose);
+        }
+        assert!(!r.loose.contains("escaped"));
+    }
+
+    #[test]
+    fn attributes_name_code_but_docs_do_not() {
+        let f: syn::ItemStruct = syn::parse_quote! {
+            /// Uses `ignored_doc_name`.
+            #[serde(default = "default_port", with = "wire::codec")]
+            struct S { #[cfg(feature = "x")] a: u8 }
+        };
+        let r = Refs::of(&syn::Item::Struct(f));
+        for n in ["default_port", "wire", "codec", "serde"] {
+            assert!(r.loose.contains(n) || r.names.contains(n), "{n} missing: {r:?}");
+        }
+        assert!(!r.loose.contains("ignored_doc_name"));
+    }
+
+    #[test]
+    fn raw_identifiers_are_unrawed() {
+        let e: syn::Expr = syn::parse_quote!(r#match(1));
+        assert!(Refs::of(&e).names.contains("match"));
+    }
+}
