@@ -44,6 +44,19 @@ pub mod __private {
     pub use checkpointer_core::{block_on, CachedFn, CheckpointError, Checkpointer, Digest, FnInfo, Hasher, ObjectHash, OkOnly, OkOrRaise, OnError, Plain};
     pub use core::future::ready;
     pub use core::time::Duration;
+    pub use std::sync::OnceLock;
+
+    /// `Type.method`, the `FnInfo::name` of a cached method: the last path segment of
+    /// `T`'s type name, without generic arguments (so every instantiation of a generic impl
+    /// shares one name; the call hash still tells them apart by the full type name).
+    ///
+    /// Built once per method and process (the handle caches it), so leaking it is bounded.
+    pub fn method_name<T: ?Sized>(method: &str) -> &'static str {
+        let full = core::any::type_name::<T>();
+        let base = full.split('<').next().unwrap_or(full);
+        let short = base.rsplit("::").next().unwrap_or(base);
+        Box::leak(format!("{short}.{method}").into_boxed_str())
+    }
 
     /// Autoref probe for `Checkpointer::capture()`: hashes a named static or const if its type
     /// is `ObjectHash`, and skips it otherwise. Call as `(&CaptureProbe(&NAME)).capture_hash(..)`
