@@ -842,7 +842,10 @@ mod tests {
                 Fault::DeleteAlwaysTrue,
                 "missing keys: delete returned true",
             ),
-            (Fault::ListIgnoresScope, "listing a function never stored gave"),
+            (
+                Fault::ListIgnoresScope,
+                "listing a function never stored gave",
+            ),
             (Fault::DropsLarge, "large value: load found nothing"),
         ] {
             let msg = failure(fault);
