@@ -49,19 +49,30 @@ impl fmt::Display for FnPath {
 }
 
 /// Makes a name safe as one path segment on every platform and object store: keeps ASCII
-/// letters, digits, `_`, `-` and `.`, replaces everything else with `_`, and never yields
-/// `""`, `.` or `..`.
+/// letters, digits, `_`, `-` and `.` (not leading, so no hidden names and never `.`/`..`),
+/// replaces everything else with `_`, never yields `""`, and shortens names over
+/// [`MAX_SEGMENT`] bytes to a prefix plus a hash of the whole name (distinct names stay
+/// distinct).
 pub fn sanitize(name: &str) -> String {
-    let s: String = name
+    let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .enumerate()
+        .map(|(i, c)| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '.' && i > 0) { c } else { '_' })
         .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') {
-        format!("_{}", s.replace('.', "_"))
-    } else {
-        s
+    if s.is_empty() {
+        s.push('_');
     }
+    if s.len() > MAX_SEGMENT {
+        let tail = Digest::of_bytes(name.as_bytes()).short(16);
+        s.truncate(MAX_SEGMENT - 17);
+        s.push('-');
+        s.push_str(&tail);
+    }
+    s
 }
+
+/// The longest sanitized name segment, well under every filesystem's 255-byte limit.
+pub const MAX_SEGMENT: usize = 120;
 
 /// The key of one cache entry.
 ///
@@ -160,7 +171,13 @@ mod tests {
 
     #[test]
     fn sanitize_never_escapes() {
-        assert_eq!(sanitize(".."), "___");
+        assert_eq!(sanitize(".."), "_.");
+        assert_eq!(sanitize(".hidden"), "_hidden");
+        assert_eq!(sanitize("../x"), "_._x");
+        let long = "x".repeat(300);
+        let short = sanitize(&long);
+        assert_eq!(short.len(), MAX_SEGMENT);
+        assert_ne!(short, sanitize(&"x".repeat(301)));
         assert_eq!(sanitize(""), "_");
         assert_eq!(sanitize("a/b\\c"), "a_b_c");
         assert_eq!(sanitize("Type.method"), "Type.method");

@@ -78,20 +78,29 @@ impl Storage for Layered {
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
         let mut errors = 0;
+        let mut damaged = None;
         for (i, tier) in self.tiers.iter().enumerate() {
             match tier.note("load", tier.storage.load(key).await) {
                 Ok(Some(entry)) => {
-                    // Promote only what is intact, keeping the original created time.
-                    if i > 0 && entry.verify().is_ok() {
-                        for upper in &self.tiers[..i] {
-                            let _ = upper.note("promote", upper.storage.store(key, entry.clone()).await);
-                        }
+                    let intact = tier.storage.trusted() || entry.verify().is_ok();
+                    if !intact {
+                        // A damaged copy must not hide a good one below; the core recomputes
+                        // and overwrites every tier if none is intact.
+                        damaged.get_or_insert(entry);
+                        continue;
+                    }
+                    // Promote, keeping the original created time so expiry stays right.
+                    for upper in &self.tiers[..i] {
+                        let _ = upper.note("promote", upper.storage.store(key, entry.clone()).await);
                     }
                     return Ok(Some(entry));
                 }
                 Ok(None) => {}
                 Err(_) => errors += 1,
             }
+        }
+        if damaged.is_some() {
+            return Ok(damaged);
         }
         if errors == self.tiers.len() {
             return Err(CheckpointError::storage(self.name.clone(), "load", "every tier failed"));
