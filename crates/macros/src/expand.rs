@@ -551,7 +551,16 @@ fn split_attrs(attrs: &[Attribute]) -> SplitAttrs {
     let mut s = SplitAttrs { wrapper: Vec::new(), original: Vec::new(), cfg: Vec::new() };
     for attr in attrs {
         let path = attr.path();
-        if path.is_ident("cfg") || path.is_ident("cfg_attr") {
+        if let syn::AttrStyle::Inner(_) = attr.style {
+            // `#![…]` at the top of the body: it stays there, in the original. Lint levels
+            // also apply to the wrapper, as outer attributes.
+            s.original.push(attr.clone());
+            if ["allow", "warn", "deny", "forbid"].iter().any(|l| path.is_ident(l)) {
+                let mut outer = attr.clone();
+                outer.style = syn::AttrStyle::Outer;
+                s.wrapper.push(outer);
+            }
+        } else if path.is_ident("cfg") || path.is_ident("cfg_attr") {
             s.cfg.push(attr.clone());
         } else if ["allow", "warn", "deny", "forbid"].iter().any(|l| path.is_ident(l)) {
             // Lint levels concern the body (the original) and the signature (both).

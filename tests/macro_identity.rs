@@ -1,0 +1,68 @@
+//! The identity hash: the function's tokens, not its layout. Comments, doc comments,
+//! formatting and trailing commas do not change it; a changed body does.
+
+mod plain {
+    use checkpointer::checkpoint;
+
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    pub fn add(a: u32, b: u32) -> u32 {
+        let sum = a + b;
+        sum * 2
+    }
+}
+
+mod reformatted {
+    use checkpointer::checkpoint;
+
+    /// Doc comments do not count.
+    ///
+    /// Not even long ones.
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    pub fn add(
+        a: u32,
+        b: u32, // trailing comma and a comment
+    ) -> u32 {
+        //! An inner doc comment.
+        /* a block comment */
+        let sum = a+b;
+        sum*2
+    }
+}
+
+mod edited {
+    use checkpointer::checkpoint;
+
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    pub fn add(a: u32, b: u32) -> u32 {
+        let sum = a + b;
+        sum * 3
+    }
+}
+
+mod other_options {
+    use checkpointer::checkpoint;
+
+    // Options that do not change what a result means do not count.
+    #[checkpoint(storage = "fs", verbosity = 2, expiry = "1d", on_error = "ignore")]
+    pub fn add(a: u32, b: u32) -> u32 {
+        let sum = a + b;
+        sum * 2
+    }
+}
+
+#[test]
+fn layout_comments_and_docs_do_not_change_the_identity() {
+    assert_eq!(plain::add::handle().identity(), reformatted::add::handle().identity());
+    assert_eq!(plain::add::handle().identity(), other_options::add::handle().identity());
+}
+
+#[test]
+fn a_changed_body_changes_the_identity() {
+    assert_ne!(plain::add::handle().identity(), edited::add::handle().identity());
+}
+
+#[test]
+fn identity_items_name_the_function() {
+    let identity = plain::add::handle().identity().to_hex();
+    assert_eq!(plain::add::handle().identity_items(), &[("add", &identity[..12])]);
+}
