@@ -144,8 +144,13 @@ fn field_mode(field: &Field) -> syn::Result<FieldMode> {
                 Err(syn::Error::new(
                     span,
                     format!(
-                        "unknown `hash` option `{}`; expected `skip` or `by = path::to::fn`",
-                        crate::options::path_text(&meta.path)
+                        "unknown `hash` option `{}`{}; expected `skip` or `by = path::to::fn`",
+                        crate::options::path_text(&meta.path),
+                        meta.path
+                            .get_ident()
+                            .and_then(|id| crate::options::closest(&id.to_string(), ["skip", "by"]))
+                            .map(|n| format!(" (did you mean `{n}`?)"))
+                            .unwrap_or_default()
                     ),
                 ))
             }

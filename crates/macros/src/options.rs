@@ -71,9 +71,10 @@ impl Parse for Options {
             let name: Ident = input.call(syn::ext::IdentExt::parse_any)?;
             let key = name.to_string();
             if !OPTION_NAMES.split(", ").any(|n| n == key) {
+                let hint = closest(&key, OPTION_NAMES.split(", ")).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
                 return Err(syn::Error::new(
                     name.span(),
-                    format!("unknown `checkpoint` option `{key}`; expected one of: {OPTION_NAMES}"),
+                    format!("unknown `checkpoint` option `{key}`{hint}; expected one of: {OPTION_NAMES}"),
                 ));
             }
             if seen.contains(&key) {
@@ -289,4 +290,79 @@ pub fn path_text(p: &Path) -> String {
 
 fn span_of(p: &Path) -> Span {
     p.span()
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_find_their_option() {
+        assert_eq!(closest("storag", OPTION_NAMES.split(", ")), Some("storage"));
+        assert_eq!(closest("captur_once", OPTION_NAMES.split(", ")), Some("capture_once"));
+        assert_eq!(closest("zzz", OPTION_NAMES.split(", ")), None);
+    }
+
+    #[test]
+    fn every_option_parses() {
+        let opts: Options = syn::parse_quote! {
+            storage = "memory,fs", using = PRESET, directory = "/tmp/x", verbosity = 2,
+            expiry = "1h 30m", fn_hash_from = "v2", when = cfg!(not(test)), on_error = "raise",
+            capture(A, b::C), capture_once(D), env("HOME"), files("a.txt"), deps(helper),
+        };
+        assert!(matches!(opts.storage, Some(StorageOpt::Spec(_))));
+        assert!(matches!(opts.expiry, Some(ExpiryOpt::Duration(n)) if n == 5_400_000_000_000));
+        assert!(matches!(opts.on_error, Some((OnErrorOpt::Raise, _))));
+        assert_eq!(opts.verbosity, Some(2));
+        assert_eq!(opts.capture.len(), 2);
+        assert_eq!((opts.capture_once.len(), opts.env.len(), opts.files.len(), opts.deps.len()), (1, 1, 1, 1));
+        assert!(opts.using.is_some() && opts.directory.is_some() && opts.fn_hash_from.is_some() && opts.when.is_some());
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        for bad in [
+            quote::quote!(verbosity = 3),
+            quote::quote!(verbosity = x),
+            quote::quote!(expiry = "soon"),
+            quote::quote!(on_error = "panic"),
+            quote::quote!(on_error = warn),
+            quote::quote!(capture = X),
+            quote::quote!(capture()),
+            quote::quote!(env(HOME)),
+            quote::quote!(env("A", "A")),
+            quote::quote!(storage = ""),
+            quote::quote!(when),
+            quote::quote!(verbosity = 1, verbosity = 1),
+            quote::quote!(colour = true),
+        ] {
+            assert!(syn::parse2::<Options>(bad.clone()).is_err(), "{bad}");
+        }
+    }
 }
