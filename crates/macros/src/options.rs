@@ -355,7 +355,7 @@ mod tests {
             quote::quote!(on_error = warn),
             quote::quote!(capture = X),
             quote::quote!(capture()),
-            quote::quote!(env(HOME)),
+            quote::quote!(env(1)),
             quote::quote!(env("A", "A")),
             quote::quote!(storage = ""),
             quote::quote!(when),
