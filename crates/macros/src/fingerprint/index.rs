@@ -162,7 +162,10 @@ impl CrateIndex {
         b.drain();
         for dir in &sources.dirs {
             let mut files = Vec::new();
-            rs_files(dir, &mut files, 0);
+            let mut dirs = Vec::new();
+            rs_files(dir, &mut files, &mut dirs, 0);
+            // A file added to a directory changes the directory's modification time.
+            b.index.stamps.extend(dirs.iter().map(|d| Stamp::of(d)));
             files.sort();
             for f in files {
                 let module = module_of(dir, &f);
@@ -203,10 +206,11 @@ impl CrateIndex {
 }
 
 /// Every `.rs` file below `dir`, skipping hidden directories and `target`.
-fn rs_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+fn rs_files(dir: &Path, out: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>, depth: usize) {
     if depth > 32 {
         return;
     }
+    dirs.push(dir.to_path_buf());
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let path = e.path();
@@ -215,7 +219,7 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
             if !name.starts_with('.') && name != "target" {
-                rs_files(&path, out, depth + 1);
+                rs_files(&path, out, dirs, depth + 1);
             }
         } else if name.ends_with(".rs") {
             out.push(path);

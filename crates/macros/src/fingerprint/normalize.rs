@@ -3,10 +3,10 @@
 //! `TokenStream` has no comments or whitespace to begin with. On top of that, doc attributes
 //! (`///`, `//!`, `#[doc = …]`) are dropped at every depth, as is a comma that ends a
 //! delimited group — except the one of a one-element tuple, `(a,)`, which is not `(a)` —
-//! and tokens are joined by single spaces. Everything else counts, `#[cfg]` and other
-//! attributes included.
+//! and tokens are joined by single spaces, except joint punctuation (`&&` stays apart from
+//! `& &`). Everything else counts, `#[cfg]` and other attributes included.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
 /// The normalized text of `tokens`.
 pub fn normalize(tokens: TokenStream) -> String {
@@ -24,9 +24,12 @@ pub fn normalize_into(tokens: TokenStream, out: &mut String) {
 fn normalize_group(tokens: TokenStream, drop_comma: bool, out: &mut String) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut i = 0;
+    // The previous token was a joint punct: the next punct belongs to the same operator.
+    let mut glued = false;
     while i < tokens.len() {
         if let Some(len) = doc_attribute_len(&tokens[i..]) {
             i += len;
+            glued = false;
             continue;
         }
         let last = i + 1 == tokens.len();
@@ -46,10 +49,20 @@ fn normalize_group(tokens: TokenStream, drop_comma: bool, out: &mut String) {
             }
             TokenTree::Punct(p) => {
                 let mut buf = [0u8; 4];
-                push_word(out, p.as_char().encode_utf8(&mut buf));
+                let ch = p.as_char().encode_utf8(&mut buf);
+                // A lifetime's quote starts a word even after a joint punct (`&'a`).
+                if glued && p.as_char() != '\'' {
+                    out.push_str(ch);
+                } else {
+                    push_word(out, ch);
+                }
+            }
+            TokenTree::Ident(id) if matches!(i.checked_sub(1).map(|j| &tokens[j]), Some(TokenTree::Punct(q)) if q.as_char() == '\'') => {
+                out.push_str(&id.to_string());
             }
             other => push_word(out, &other.to_string()),
         }
+        glued = matches!(&tokens[i], TokenTree::Punct(p) if p.spacing() == Spacing::Joint && p.as_char() != '\'');
         i += 1;
     }
 }
@@ -162,6 +175,14 @@ mod tests {
         let b = norm("#[doc = \"other\"]\nfn square(\n    x: u64 // the input\n) -> u64 {\n    #![doc = \"inner\"]\n    /* c */ x*x\n}");
         assert_eq!(a, "fn square ( x : u64 ) -> u64 { x * x }");
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn operators_stay_whole() {
+        assert_eq!(norm("a && b"), "a && b");
+        assert_ne!(norm("a && b"), norm("a & &b"));
+        assert_eq!(norm("x::<T>() -> &'a u8"), "x ::< T > ( ) -> & 'a u8");
+        assert_eq!(norm("fn f<'a>(x: &'a u8) {}"), "fn f < 'a > ( x : & 'a u8 ) { }");
     }
 
     #[test]

@@ -244,7 +244,8 @@ mod tests {
             }
         };
         let r = Refs::of(&f);
-        for n in ["Point", "geo", "Count", "Vec", "Output", "Shape", "LIMIT", "helpers", "Conv"] {
+        assert!(r.qualified.contains(&("geo".into(), "Point".into())));
+        for n in ["geo", "Count", "Vec", "Output", "Shape", "LIMIT", "helpers", "Conv"] {
             assert!(r.names.contains(n), "{n} missing from {:?}", r.names);
         }
         assert!(r.qualified.contains(&("Shape".into(), "Circle".into())));
