@@ -1,0 +1,344 @@
+//! The S3 store against a real server: `CHECKPOINTER_TEST_S3_ENDPOINT` and
+//! `CHECKPOINTER_TEST_S3_BUCKET` (credentials from `AWS_ACCESS_KEY_ID` and
+//! `AWS_SECRET_ACCESS_KEY`). `scripts/test` starts one; these tests fail when it is missing.
+
+use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
+use checkpointer_store_s3::{S3Options, S3Store};
+use object_store::{ObjectStoreExt, PutPayload};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+fn server() -> (String, String) {
+    let get = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the tests through scripts/test, which starts an S3 server, or point it at one")
+        })
+    };
+    (
+        get("CHECKPOINTER_TEST_S3_ENDPOINT"),
+        get("CHECKPOINTER_TEST_S3_BUCKET"),
+    )
+}
+
+/// A store on a fresh prefix of the test bucket.
+fn fresh(test: &str, tweak: impl FnOnce(&mut S3Options)) -> S3Store {
+    let (endpoint, bucket) = server();
+    let mut o = S3Options::default();
+    o.endpoint = Some(endpoint);
+    tweak(&mut o);
+    let url = format!(
+        "s3://{bucket}/store-tests/{test}-{}-{:08x}",
+        std::process::id(),
+        fastrand::u32(..)
+    );
+    S3Store::open_with(&url, o).expect("open the test store")
+}
+
+/// Runs raw object_store calls (they need a tokio runtime; the store does not).
+fn raw<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn key(name: &str, n: u32) -> Key {
+    Key {
+        function: Arc::new(FnPath::from_module_path("s3_tests::m", name)),
+        identity: Digest::of_bytes(b"v1"),
+        call: Digest::of_bytes(&n.to_le_bytes()),
+    }
+}
+
+fn bytes(seed: u8, len: usize) -> Bytes {
+    let mut buf = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(&[seed])
+        .finalize_xof()
+        .fill(&mut buf);
+    Bytes::from(buf)
+}
+
+#[test]
+fn conformance() {
+    // 40 MiB: above the multipart threshold, several parts and ranges.
+    let store = fresh("conformance", |_| {});
+    block_on(
+        checkpointer_core::testing::Suite::new()
+            .large_value_bytes(40 << 20)
+            .run(&store),
+    );
+}
+
+#[test]
+fn conformance_with_small_parts_and_no_listed_dates() {
+    let store = fresh("conformance-small-parts", |o| {
+        o.part_size = 5 << 20;
+        o.multipart_threshold = 5 << 20;
+        o.list_created = false;
+    });
+    block_on(
+        checkpointer_core::testing::Suite::new()
+            .large_value_bytes(12 << 20)
+            .run(&store),
+    );
+}
+
+#[test]
+fn large_entries_replaced_during_ranged_reads_never_mix() {
+    let store = fresh("mix", |o| {
+        o.part_size = 5 << 20;
+        o.multipart_threshold = 5 << 20;
+        o.concurrency = 2;
+    });
+    let k = key("mix", 0);
+    let candidates: Vec<Entry> = (0..3)
+        .map(|i| Entry::new(Codec::RawArray, bytes(i, (11 << 20) + i as usize * 4099)))
+        .collect();
+    block_on(store.store(&k, candidates[0].clone())).unwrap();
+    let loads = AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _round in 0..4 {
+                for c in &candidates {
+                    block_on(store.store(&k, c.clone())).unwrap();
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    let got = block_on(store.load(&k)).unwrap().expect("an entry");
+                    got.verify().expect("a load mixed two versions");
+                    assert!(candidates
+                        .iter()
+                        .any(|c| c.meta == got.meta && c.payload == got.payload));
+                    loads.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert!(loads.load(Ordering::Relaxed) > 0);
+    block_on(store.delete(&k)).unwrap();
+}
+
+#[test]
+fn works_from_any_executor() {
+    let store = fresh("executors", |_| {});
+    let e = Entry::with_created(
+        Codec::Cbor,
+        Bytes::from_static(b"value"),
+        UNIX_EPOCH + Duration::new(1_700_000_000, 7),
+    );
+    // The core's thread-parking block_on, outside any runtime.
+    block_on(store.store(&key("ex", 1), e.clone())).unwrap();
+    // Awaited on a current-thread tokio runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = rt.block_on(store.load(&key("ex", 1))).unwrap().unwrap();
+    assert_eq!(got.payload, e.payload);
+    // block_on inside a task of another runtime (a sync cached function called from async code).
+    let s2 = store.clone();
+    let got = rt
+        .block_on(async move { block_on(s2.checkpoint_date(&key("ex", 1))) })
+        .unwrap();
+    assert_eq!(got, Some(e.meta.created));
+    // A multi-thread runtime, from a spawned task.
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s3 = store.clone();
+    let deleted = mt
+        .block_on(async move {
+            tokio::spawn(async move { s3.delete(&key("ex", 1)).await })
+                .await
+                .unwrap()
+        })
+        .unwrap();
+    assert!(deleted);
+    // futures' executor.
+    assert!(!futures_executor::block_on(store.exists(&key("ex", 1))).unwrap());
+}
+
+#[test]
+fn a_damaged_object_loads_as_an_entry_that_fails_verification() {
+    let store = fresh("damaged", |_| {});
+    let k = key("damaged", 0);
+    let path = store.entry_path(&k);
+    raw(async {
+        store
+            .object_store()
+            .put(&path, PutPayload::from_static(b"not an entry"))
+            .await
+    })
+    .unwrap();
+    let got = block_on(store.load(&k))
+        .unwrap()
+        .expect("the damaged object is there");
+    assert!(got.verify().is_err());
+    assert!(block_on(store.checkpoint_date(&k)).unwrap().is_some());
+    assert!(block_on(store.delete(&k)).unwrap());
+}
+
+#[test]
+fn an_unreachable_server_fails_fast_then_at_once() {
+    let (_, bucket) = server();
+    let mut o = S3Options::default();
+    // Nothing listens on port 9 of loopback.
+    o.endpoint = Some("http://127.0.0.1:9".to_string());
+    let store = S3Store::open_with(&format!("s3://{bucket}/unreachable"), o).unwrap();
+    let t = Instant::now();
+    assert!(block_on(store.load(&key("down", 0))).is_err());
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "first failure took {:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let err =
+        block_on(store.store(&key("down", 1), Entry::new(Codec::Cbor, Bytes::new()))).unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "during the cool-down calls fail at once ({:?})",
+        t.elapsed()
+    );
+    assert!(err.to_string().contains("unreachable"), "{err}");
+}
+
+#[test]
+fn leases_serialize_processes_and_release_on_drop() {
+    let a = fresh("lease", |o| o.lease_ttl = Duration::from_secs(3));
+    // A second store instance on the same prefix: another owner, as another process would be.
+    let b = S3Store::from_object_store(
+        a.object_store().clone(),
+        a.url()
+            .split_once("/store-tests/")
+            .map(|(_, p)| format!("store-tests/{p}"))
+            .unwrap()
+            .as_str(),
+        {
+            let mut o = S3Options::default();
+            o.lease_ttl = Duration::from_secs(3);
+            o
+        },
+    )
+    .unwrap();
+    let k = key("lease", 0);
+    let held = block_on(a.lock(&k))
+        .unwrap()
+        .expect("the server supports conditional writes");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let t = Instant::now();
+        let lock = block_on(b.lock(&k)).unwrap().expect("a lease");
+        tx.send(t.elapsed()).unwrap();
+        drop(lock);
+        b
+    });
+    // Held past its TTL: renewal must keep the waiter out.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        rx.try_recv().is_err(),
+        "the waiter got the lease while it was held and renewed"
+    );
+    drop(held);
+    let waited = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the waiter gets the lease after release");
+    assert!(waited >= Duration::from_secs(5));
+    waiter.join().unwrap();
+}
+
+#[test]
+fn a_dead_holders_lease_expires_and_is_taken_over() {
+    let store = fresh("dead-lease", |o| o.lease_ttl = Duration::from_secs(2));
+    let k = key("dead", 0);
+    let lease = object_store::path::Path::from(format!("{}.lease", store.entry_path(&k)));
+    // A lease left by a process that died long ago.
+    let body = format!("checkpointer lease\nowner=dead\nexpires_ms={}\n", 1_000);
+    raw(async {
+        store
+            .object_store()
+            .put(&lease, PutPayload::from(body))
+            .await
+    })
+    .unwrap();
+    let t = Instant::now();
+    let lock = block_on(store.lock(&k)).unwrap().expect("a lease");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "an expired lease is taken over at once"
+    );
+    drop(lock);
+    // A lease whose clock says "valid for an hour" but is never renewed: taken after one TTL.
+    let far = format!(
+        "checkpointer lease\nowner=skewed\nexpires_ms={}\n",
+        u64::MAX / 2
+    );
+    raw(async {
+        store
+            .object_store()
+            .put(&lease, PutPayload::from(far))
+            .await
+    })
+    .unwrap();
+    let t = Instant::now();
+    let lock = block_on(store.lock(&k)).unwrap().expect("a lease");
+    assert!(
+        t.elapsed() >= Duration::from_secs(2) && t.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        t.elapsed()
+    );
+    drop(lock);
+    // Gone after release.
+    assert!(raw(async { store.object_store().head(&lease).await }).is_err());
+}
+
+#[test]
+fn a_waiter_returns_once_the_entry_exists() {
+    let store = fresh("lease-entry", |_| {});
+    let k = key("entry", 0);
+    let held = block_on(store.lock(&k)).unwrap().unwrap();
+    let other = S3Store::from_object_store(
+        store.object_store().clone(),
+        store
+            .url()
+            .split_once("/store-tests/")
+            .map(|(_, p)| format!("store-tests/{p}"))
+            .unwrap()
+            .as_str(),
+        S3Options::default(),
+    )
+    .unwrap();
+    let k2 = k.clone();
+    let waiter = std::thread::spawn(move || block_on(other.lock(&k2)).map(|l| l.is_some()));
+    std::thread::sleep(Duration::from_millis(300));
+    block_on(store.store(&k, Entry::new(Codec::Cbor, Bytes::from_static(b"done")))).unwrap();
+    assert!(waiter.join().unwrap().unwrap());
+    drop(held);
+    block_on(store.delete(&k)).unwrap();
+}
+
+#[test]
+fn without_conditional_writes_there_is_no_lock() {
+    let (endpoint, bucket) = server();
+    let s3 = object_store::aws::AmazonS3Builder::from_env()
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(&bucket)
+        .with_conditional_put(object_store::aws::S3ConditionalPut::Disabled)
+        .build()
+        .unwrap();
+    let store =
+        S3Store::from_object_store(Arc::new(s3), "no-conditional", S3Options::default()).unwrap();
+    assert!(block_on(store.lock(&key("nc", 0))).unwrap().is_none());
+    assert!(block_on(store.lock(&key("nc", 1))).unwrap().is_none());
+}
