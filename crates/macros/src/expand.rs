@@ -1,7 +1,7 @@
 //! The expansion of `#[checkpoint]`: the cached wrapper, the original function under a
 //! hidden name, the `CachedFn` static and the companion functions.
 
-use crate::identity;
+use crate::fingerprint::Fingerprint;
 use crate::options::{path_text, ExpiryOpt, OnErrorOpt, Options, StorageOpt};
 use crate::scan;
 use proc_macro2::{Span, TokenStream};
@@ -68,7 +68,8 @@ struct Func {
 }
 
 pub fn expand(opts: Options, input: ItemFn) -> syn::Result<TokenStream> {
-    let identity = identity::identity(input.to_token_stream(), opts.identity_tokens.clone());
+    // The function's tokens and everything of the user's code it depends on (fingerprint/).
+    let identity = crate::fingerprint::fingerprint(&input.to_token_stream(), &opts.identity_tokens, opts.fn_hash_from.is_some());
     let func = analyze(&opts, input)?;
     if let (Some((OnErrorOpt::Raise, lit)), false) = (&opts.on_error, matches!(func.wrap, Wrap::OkOrRaise)) {
         return Err(syn::Error::new_spanned(
@@ -522,11 +523,12 @@ fn runtime_items(opts: &Options) -> (TokenStream, TokenStream) {
 }
 
 /// `FnInfo { … }` with `name` given as an expression.
-fn fn_info(opts: &Options, name: TokenStream, identity: &str, fn_name: &str) -> TokenStream {
+fn fn_info(opts: &Options, name: TokenStream, identity: &Fingerprint) -> TokenStream {
     let p = p();
     let env = &opts.env;
     let files = &opts.files;
-    let short = &identity[..12];
+    let (paths, hashes): (Vec<&str>, Vec<&str>) = identity.items.iter().map(|(p, h)| (p.as_str(), h.as_str())).unzip();
+    let identity = &identity.identity;
     quote! {
         #p::FnInfo {
             module_path: ::core::module_path!(),
@@ -534,7 +536,7 @@ fn fn_info(opts: &Options, name: TokenStream, identity: &str, fn_name: &str) -> 
             identity: #identity,
             env: &[#(#env),*],
             files: &[#(#files),*],
-            items: &[(#fn_name, #short)],
+            items: &[#((#paths, #hashes)),*],
         }
     }
 }
@@ -616,7 +618,7 @@ struct Companion {
     generic: bool,
 }
 
-fn expand_free(opts: &Options, f: &Func, identity: &str) -> TokenStream {
+fn expand_free(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream {
     let p = p();
     let item = &f.item;
     let name = &f.name;
@@ -639,7 +641,7 @@ fn expand_free(opts: &Options, f: &Func, identity: &str) -> TokenStream {
     orig.attrs.extend(cfg.iter().cloned());
 
     let (option_items, once) = runtime_items(opts);
-    let info = fn_info(opts, quote!(#name_str), identity, name_str);
+    let info = fn_info(opts, quote!(#name_str), identity);
     let handle_in = quote!(super::#static_ident);
     let companions = companions(opts, f, Scope::Module, &handle_in, &|c: &str| format_ident!("{}", c));
     let item_vis = inner_vis(vis);
@@ -674,7 +676,7 @@ fn expand_free(opts: &Options, f: &Func, identity: &str) -> TokenStream {
     }
 }
 
-fn expand_method(opts: &Options, f: &Func, identity: &str) -> TokenStream {
+fn expand_method(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream {
     let p = p();
     let item = &f.item;
     let name_str = &f.name_str;
@@ -693,7 +695,7 @@ fn expand_method(opts: &Options, f: &Func, identity: &str) -> TokenStream {
     orig.attrs.extend(cfg.iter().cloned());
 
     let (option_items, once) = runtime_items(opts);
-    let info = fn_info(opts, quote!(#p::method_name::<Self>(#name_str)), identity, name_str);
+    let info = fn_info(opts, quote!(#p::method_name::<Self>(#name_str)), identity);
     let companions = companions(opts, f, Scope::Beside, &handle, &|c: &str| format_ident!("{}_{}", name_str, c));
     // `NAME_handle` is emitted below: it holds the static.
     let companions = companions.into_iter().filter(|c| c.name != handle_ident).map(|c| render_companion(f, c, Scope::Beside, &vis.to_token_stream()));

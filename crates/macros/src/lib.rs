@@ -10,6 +10,7 @@
 
 mod derive;
 mod expand;
+mod fingerprint;
 mod identity;
 mod options;
 mod scan;

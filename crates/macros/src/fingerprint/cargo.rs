@@ -18,6 +18,9 @@ pub struct Plan {
     pub package: Option<String>,
     /// The manifests read, to tell when the plan is stale.
     pub stamps: Vec<Stamp>,
+    /// `locked_deps = true` under `[package.metadata.checkpointer]` (or the workspace's
+    /// `[workspace.metadata.checkpointer]`): registry versions are part of every identity.
+    pub locked_deps: bool,
 }
 
 /// Reads the manifests. `roots` are the crate's root files (lib.rs, main.rs, the test or
@@ -67,7 +70,12 @@ pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan 
         }
     }
     let package = manifest.as_ref().and_then(|m| m.get("package")?.get("name")?.as_str().map(String::from));
-    Plan { crates, workspace_root, package, stamps }
+    let metadata = |m: Option<&toml::Table>, section: &str| {
+        let table = m.and_then(|m| m.get(section)?.get("metadata")?.get("checkpointer"));
+        table.and_then(|t| t.get("locked_deps").or_else(|| t.get("locked-deps"))?.as_bool()).unwrap_or(false)
+    };
+    let locked_deps = metadata(manifest.as_ref(), "package") || metadata(workspace.as_ref(), "workspace");
+    Plan { crates, workspace_root, package, stamps, locked_deps }
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -13,7 +13,7 @@
 use super::normalize::normalize_into;
 use super::refs::{unraw, Refs};
 use quote::{quote, ToTokens};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -31,8 +31,9 @@ pub enum Kind {
     Static,
     Trait,
     MacroRules,
-    /// An item-position macro invocation (`thread_local! { … }`): reachable by every
-    /// identifier in it, since it may define any of them.
+    /// An item-position macro invocation (`thread_local! { … }`, `impl_all!(u8, u16)`):
+    /// reachable by the names it visibly defines (`fn x`, `static X`, …), and whenever the
+    /// `macro_rules!` it invokes is reached.
     ItemMacro,
     /// The header of a trait impl (`impl Trait for Type`), even one without items.
     Impl,
@@ -83,7 +84,8 @@ pub struct Unit {
     pub kind: Kind,
     /// The item's name; empty for impl headers and opaque units.
     pub name: String,
-    /// Further names the unit is found by (item-position macro invocations).
+    /// Further names the unit is found by: what a macro definition or an item-position
+    /// invocation visibly defines (found as free and as associated items).
     pub extra_names: Vec<String>,
     /// Where it is, for `identity_items()`: `crate::module::Item`, `<Type as Trait>::item`.
     pub path: String,
@@ -143,6 +145,8 @@ pub struct CrateIndex {
     pub by_owner: HashMap<String, Vec<usize>>,
     /// Trait-impl units (headers and items) by self type.
     pub trait_impls: HashMap<String, Vec<usize>>,
+    /// Item-position macro invocations by macro name.
+    pub invocations: HashMap<String, Vec<usize>>,
     /// `use a::b as c`: `c` → `b`.
     pub aliases: HashMap<String, Vec<String>>,
     /// The files read, to tell when the index is stale.
@@ -188,6 +192,13 @@ impl CrateIndex {
         } else if unit.kind.is_free() {
             for name in std::iter::once(&unit.name).chain(&unit.extra_names) {
                 self.free.entry(name.clone()).or_default().push(id);
+            }
+            // Macros may define methods too (`impl_hash!(u8)` → `fn object_hash`).
+            for name in &unit.extra_names {
+                self.assoc.entry(name.clone()).or_default().push(id);
+            }
+            if unit.kind == Kind::ItemMacro {
+                self.invocations.entry(unit.name.clone()).or_default().push(id);
             }
         } else if !unit.name.is_empty() {
             self.assoc.entry(unit.name.clone()).or_default().push(id);
@@ -369,18 +380,19 @@ impl FileCx<'_> {
             Item::Macro(m) => {
                 let tokens = item.to_token_stream();
                 let mut refs = Refs::of(item);
+                let defined = defined_names(m.mac.tokens.clone());
                 if let (true, Some(ident)) = (m.mac.path.is_ident("macro_rules"), &m.ident) {
                     let name = simple(ident);
                     let path = format!("{}!", self.display_path(inline, &name));
-                    self.push(Kind::MacroRules, name, path, tokens, refs);
+                    let hash = unit_hash(Kind::MacroRules, &[tokens]);
+                    let unit = Unit { kind: Kind::MacroRules, name, extra_names: defined, path, owner: None, trait_name: None, hash, refs, root_key: None };
+                    self.builder.index.push(unit);
                 } else {
-                    // May define any item it names (`thread_local!`, `lazy_static!`).
                     refs.macros.clear();
-                    let mut names: Vec<String> = refs.loose.iter().cloned().collect();
                     if let Some(last) = m.mac.path.segments.last() {
                         refs.macros.insert(simple(&last.ident));
                     }
-                    names.retain(|n| !n.is_empty());
+                    let names = defined;
                     let label = m.mac.path.segments.last().map(|s| simple(&s.ident)).unwrap_or_default();
                     let path = format!("{}!{{…}}", self.display_path(inline, &label));
                     self.builder.index.push(Unit {
@@ -589,6 +601,42 @@ fn fn_parts(
     }
 }
 
+/// Names that macro tokens visibly define: the identifier after `fn`, `static` (and
+/// `static ref`), `const`, `struct`, `enum`, `union`, `type`, `trait`, `mod`, and
+/// `macro_rules!`. Metavariables (`$name`) define nothing visible.
+fn defined_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    fn walk(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        for (i, tt) in trees.iter().enumerate() {
+            match tt {
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                proc_macro2::TokenTree::Ident(id) => {
+                    let kw = id.to_string();
+                    if !matches!(kw.as_str(), "fn" | "static" | "const" | "struct" | "enum" | "union" | "type" | "trait" | "mod" | "macro_rules") {
+                        continue;
+                    }
+                    let mut j = i + 1;
+                    while matches!(trees.get(j), Some(proc_macro2::TokenTree::Ident(x)) if x == "ref" || x == "mut")
+                        || matches!(trees.get(j), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '!')
+                    {
+                        j += 1;
+                    }
+                    if let (Some(proc_macro2::TokenTree::Ident(name)), false) = (trees.get(j), matches!(trees.get(i.wrapping_sub(1)), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '$')) {
+                        let name = unraw(&name.to_string());
+                        if !out.contains(&name) {
+                            out.push(name);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(tokens, &mut out);
+    out
+}
+
 /// Whether an attribute is `#[checkpoint…]` (any path ending in `checkpoint`).
 pub fn is_checkpoint(a: &syn::Attribute) -> bool {
     a.path().segments.last().is_some_and(|s| s.ident == "checkpoint")
@@ -695,10 +743,4 @@ fn collect_renames(tree: &syn::UseTree, out: &mut HashMap<String, Vec<String>>) 
         syn::UseTree::Group(g) => g.items.iter().for_each(|t| collect_renames(t, out)),
         _ => {}
     }
-}
-
-/// A short, stable summary of an index (for tests).
-#[cfg(test)]
-pub fn summary(index: &CrateIndex) -> BTreeMap<String, Kind> {
-    index.units.iter().map(|u| (u.path.clone(), u.kind)).collect()
 }

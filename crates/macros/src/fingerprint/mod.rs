@@ -54,7 +54,7 @@ pub struct Request {
     /// not followed.
     pub fn_hash_from: bool,
     /// Add the resolved versions of the crate's registry and git dependencies from
-    /// `Cargo.lock` (`locked_deps = true`).
+    /// `Cargo.lock`, as `[package.metadata.checkpointer] locked_deps = true` does.
     pub locked_deps: bool,
 }
 
@@ -83,8 +83,8 @@ impl Site {
 
 /// The fingerprint of the function being expanded. `function` and `options` may be the
 /// compiler's tokens: they are read as text before anything else happens.
-pub fn fingerprint(function: &TokenStream, options: &TokenStream, fn_hash_from: bool, locked_deps: bool) -> Fingerprint {
-    let request = Request { function: function.to_string(), options: options.to_string(), fn_hash_from, locked_deps };
+pub fn fingerprint(function: &TokenStream, options: &TokenStream, fn_hash_from: bool) -> Fingerprint {
+    let request = Request { function: function.to_string(), options: options.to_string(), fn_hash_from, locked_deps: false };
     let site = Site::of_call_site();
     let trace = std::env::var_os("CHECKPOINTER_FINGERPRINT_TRACE").is_some();
     let started = std::time::Instant::now();
@@ -176,7 +176,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         h.update(format!("\0{kind:?}\0").as_bytes());
         h.update(hash);
     }
-    if request.locked_deps {
+    if request.locked_deps || plan.locked_deps {
         h.update(b"\0locked\0");
         for line in plan.package.as_deref().and_then(|p| cargo::locked_versions(&plan.workspace_root, p)).unwrap_or_default() {
             h.update(line.as_bytes());
@@ -213,14 +213,22 @@ fn own_text(request: &Request) -> String {
 
 /// The identity when the closure is not followed: the function's own tokens and options.
 /// `why` is shown in `identity_items()`.
+///
+/// This is the identity of the first slice (`identity.rs`), unchanged.
 pub fn own_tokens_only(request: &Request, why: &str) -> Fingerprint {
-    let own = own_text(request);
-    let mut h = blake3::Hasher::new();
-    h.update(VERSION.as_bytes());
-    h.update(b"\0own-tokens-only\0");
-    h.update(own.as_bytes());
-    let name = syn::parse_str::<syn::ItemFn>(&request.function).map(|f| f.sig.ident.to_string()).unwrap_or_else(|_| "fn".into());
-    Fingerprint { identity: h.finalize().to_hex().to_string(), items: vec![(format!("{name} (own tokens only: {why})"), short(blake3::hash(own.as_bytes()).as_bytes()))] }
+    let parsed = syn::parse_str::<syn::ItemFn>(&request.function);
+    let function = match &parsed {
+        Ok(f) => f.to_token_stream(),
+        Err(_) => request.function.parse().unwrap_or_else(|_| {
+            let text = &request.function;
+            quote::quote!(#text)
+        }),
+    };
+    let options = request.options.parse().unwrap_or_default();
+    let identity = crate::identity::identity(function, options);
+    let name = parsed.map(|f| f.sig.ident.to_string()).unwrap_or_else(|_| "fn".into());
+    let short = identity[..12].to_string();
+    Fingerprint { identity, items: vec![(format!("{name} (own tokens only: {why})"), short)] }
 }
 
 /// References the identity options add: `deps(path, …)` by path, and every other name in
@@ -266,8 +274,8 @@ fn crate_roots(manifest_dir: &Path, site: &Site) -> Vec<PathBuf> {
             roots.push(manifest_dir.join(dir).join(n).join("main.rs"));
         }
     }
-    roots.retain(|r| r.is_file());
-    roots.dedup();
+    let mut seen = HashSet::new();
+    roots.retain(|r| r.is_file() && seen.insert(std::fs::canonicalize(r).unwrap_or_else(|_| r.clone())));
     roots
 }
 

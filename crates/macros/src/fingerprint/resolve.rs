@@ -9,7 +9,8 @@
 //!   associated items `name` of every impl and trait;
 //! - `x.name()` and `<T>::name` → associated items `name` of every impl and trait;
 //! - an identifier inside a macro invocation or attribute → anything so named;
-//! - `name!` → `macro_rules! name`;
+//! - `name!` → `macro_rules! name`, and a reached `macro_rules!` brings its item-position
+//!   invocations (`impl_hash!(u8, u16)`): what they generate is code too;
 //! - a reached struct, enum, union or type alias brings every trait impl of it: operators,
 //!   `Display`, `Drop`, `Deref`, `Iterator` are called without naming the method.
 
@@ -59,6 +60,9 @@ impl Resolver<'_> {
             self.resolve(&unit.refs, &mut queue);
             if unit.kind.is_type() {
                 self.each(|idx| idx.trait_impls.get(&unit.name), &mut queue);
+            }
+            if unit.kind == Kind::MacroRules {
+                self.each(|idx| idx.invocations.get(&unit.name), &mut queue);
             }
         }
         out

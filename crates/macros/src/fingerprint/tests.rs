@@ -312,7 +312,11 @@ fn locked_deps_adds_registry_versions() {
     assert_ne!(plain, locked);
     s.write("app/Cargo.lock", &lock("1.0.2"));
     assert_eq!(s.fp("app", "src/main.rs", "f").identity, plain, "upgrades do not count by default");
-    assert_ne!(s.fp_with("app", "src/main.rs", "f", "", true).identity, locked);
+    let upgraded = s.fp_with("app", "src/main.rs", "f", "", true).identity;
+    assert_ne!(upgraded, locked);
+    // The opt-in as users write it, in the manifest.
+    s.write("app/Cargo.toml", &format!("{MANIFEST}\n[package.metadata.checkpointer]\nlocked_deps = true\n"));
+    assert_eq!(s.fp("app", "src/main.rs", "f").identity, upgraded);
 }
 
 #[test]
