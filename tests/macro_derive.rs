@@ -70,8 +70,14 @@ fn type_names_frame_the_hash() {
 
 #[test]
 fn variants_frame_the_hash() {
-    assert_ne!(Shape::Circle { r: 1 }.digest(), Shape::Square { r: 1 }.digest());
-    assert_ne!(Shape::Circle { r: 1 }.digest(), Shape::Circle { r: 2 }.digest());
+    assert_ne!(
+        Shape::Circle { r: 1 }.digest(),
+        Shape::Square { r: 1 }.digest()
+    );
+    assert_ne!(
+        Shape::Circle { r: 1 }.digest(),
+        Shape::Circle { r: 2 }.digest()
+    );
     assert_ne!(Shape::Dot.digest(), Unit.digest());
     assert_ne!(Shape::Line(1, 2).digest(), Shape::Line(2, 1).digest());
     let _ = |e: &Empty| e.digest();
@@ -79,17 +85,42 @@ fn variants_frame_the_hash() {
 
 #[test]
 fn skip_and_by() {
-    let a = Measured { name: "a".into(), value: 1.2, scratch: vec![1] };
-    let b = Measured { name: "a".into(), value: 0.9, scratch: vec![2, 3] };
-    let c = Measured { name: "a".into(), value: 2.0, scratch: vec![] };
-    assert_eq!(a.digest(), b.digest(), "scratch is skipped and value is bucketed");
+    let a = Measured {
+        name: "a".into(),
+        value: 1.2,
+        scratch: vec![1],
+    };
+    let b = Measured {
+        name: "a".into(),
+        value: 0.9,
+        scratch: vec![2, 3],
+    };
+    let c = Measured {
+        name: "a".into(),
+        value: 2.0,
+        scratch: vec![],
+    };
+    assert_eq!(
+        a.digest(),
+        b.digest(),
+        "scratch is skipped and value is bucketed"
+    );
     assert_ne!(a.digest(), c.digest());
 }
 
 #[test]
 fn generics() {
-    assert_ne!(Wrapper { items: [1u8, 2] }.digest(), Wrapper { items: [1u16, 2] }.digest());
-    assert_eq!(Borrowed { inner: "x" }.digest(), Borrowed { inner: &String::from("x") }.digest());
+    assert_ne!(
+        Wrapper { items: [1u8, 2] }.digest(),
+        Wrapper { items: [1u16, 2] }.digest()
+    );
+    assert_eq!(
+        Borrowed { inner: "x" }.digest(),
+        Borrowed {
+            inner: &String::from("x")
+        }
+        .digest()
+    );
 }
 
 /// The derive's format, spelled out with the hasher's primitives.
@@ -115,7 +146,15 @@ fn format_is_begin_then_named_fields() {
     "m".object_hash(&mut h);
     h.write_name("value");
     2i64.object_hash(&mut h);
-    assert_eq!(Measured { name: "m".into(), value: 1.7, scratch: vec![] }.digest(), h.finish());
+    assert_eq!(
+        Measured {
+            name: "m".into(),
+            value: 1.7,
+            scratch: vec![]
+        }
+        .digest(),
+        h.finish()
+    );
 }
 
 /// Golden digests: these must never change, or every cache keyed by a derived type is lost.

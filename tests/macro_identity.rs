@@ -11,6 +11,8 @@ mod plain {
     }
 }
 
+// Kept as written: the layout is what this test is about.
+#[rustfmt::skip]
 mod reformatted {
     use checkpointer::checkpoint;
 
@@ -18,10 +20,11 @@ mod reformatted {
     ///
     /// Not even long ones.
     #[checkpoint(storage = "memory", verbosity = 0)]
-    pub fn add(
-        a: u32,
+    pub fn   add(
+        a :u32,
         b: u32, // trailing comma and a comment
-    ) -> u32 {
+    )   -> u32
+    {
         //! An inner doc comment.
         /* a block comment */
         let sum = a+b;
@@ -52,13 +55,22 @@ mod other_options {
 
 #[test]
 fn layout_comments_and_docs_do_not_change_the_identity() {
-    assert_eq!(plain::add::handle().identity(), reformatted::add::handle().identity());
-    assert_eq!(plain::add::handle().identity(), other_options::add::handle().identity());
+    assert_eq!(
+        plain::add::handle().identity(),
+        reformatted::add::handle().identity()
+    );
+    assert_eq!(
+        plain::add::handle().identity(),
+        other_options::add::handle().identity()
+    );
 }
 
 #[test]
 fn a_changed_body_changes_the_identity() {
-    assert_ne!(plain::add::handle().identity(), edited::add::handle().identity());
+    assert_ne!(
+        plain::add::handle().identity(),
+        edited::add::handle().identity()
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! `fn_hash_from`, `on_error`, the `Checkpointer::capture()` preset, `deps`, and the
 //! visibility of companions.
 
-use checkpointer::{checkpoint, CheckpointError, Checkpointer, Hasher, MemoryStore, ObjectHash, OnError};
+use checkpointer::{
+    checkpoint, CheckpointError, Checkpointer, Hasher, MemoryStore, ObjectHash, OnError,
+};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
@@ -33,7 +35,11 @@ fn presets_supply_the_options() {
     assert_eq!(config.verbosity, 0);
     assert_eq!(from_value_preset(2), 2);
     let config = from_value_preset::handle().config().unwrap();
-    assert_eq!(config.on_error, OnError::Ignore, "options override the preset");
+    assert_eq!(
+        config.on_error,
+        OnError::Ignore,
+        "options override the preset"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -118,9 +124,19 @@ mod v1_edited {
 #[test]
 fn fn_hash_from_replaces_the_identity() {
     let a = v1::versioned::handle().identity();
-    assert_eq!(a, v1_edited::versioned::handle().identity(), "the body changed, the version did not");
+    assert_eq!(
+        a,
+        v1_edited::versioned::handle().identity(),
+        "the body changed, the version did not"
+    );
     assert_ne!(a, v1::unversioned::handle().identity());
-    assert_eq!(a, Checkpointer::new().fn_hash_from("v1").identity_override().unwrap());
+    assert_eq!(
+        a,
+        Checkpointer::new()
+            .fn_hash_from("v1")
+            .identity_override()
+            .unwrap()
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -138,7 +154,12 @@ impl From<CheckpointError> for AppError {
 }
 
 // `/dev/null` is a file: nothing can be created beneath it, whoever runs the tests.
-#[checkpoint(storage = "fs", directory = "/dev/null/checkpoints", verbosity = 0, on_error = "raise")]
+#[checkpoint(
+    storage = "fs",
+    directory = "/dev/null/checkpoints",
+    verbosity = 0,
+    on_error = "raise"
+)]
 fn raising(x: u32) -> Result<u32, AppError> {
     Ok(x)
 }
@@ -148,7 +169,11 @@ fn warning(x: u32) -> u32 {
     x
 }
 
-#[checkpoint(storage = "fs", directory = "/dev/null/checkpoints", on_error = "ignore")]
+#[checkpoint(
+    storage = "fs",
+    directory = "/dev/null/checkpoints",
+    on_error = "ignore"
+)]
 fn ignoring(x: u32) -> Result<u32, AppError> {
     Ok(x)
 }
@@ -156,7 +181,9 @@ fn ignoring(x: u32) -> Result<u32, AppError> {
 #[cfg(unix)]
 #[test]
 fn on_error_policies_with_a_broken_store() {
-    let Err(AppError::Cache(e)) = raising(1) else { panic!("raise returns the cache error") };
+    let Err(AppError::Cache(e)) = raising(1) else {
+        panic!("raise returns the cache error")
+    };
     assert!(!e.to_string().is_empty());
     assert_eq!(warning(1), 1, "warn computes");
     assert!(matches!(ignoring(1), Ok(1)), "ignore computes");
@@ -176,7 +203,8 @@ impl ObjectHash for Knob {
 static SCALE: Knob = Knob(AtomicU32::new(2));
 const OFFSET: u32 = 1;
 static CAPTURE_RUNS: AtomicUsize = AtomicUsize::new(0);
-static CAPTURING: LazyLock<Checkpointer> = LazyLock::new(|| Checkpointer::capture().storage_spec("memory").verbosity(0));
+static CAPTURING: LazyLock<Checkpointer> =
+    LazyLock::new(|| Checkpointer::capture().storage_spec("memory").verbosity(0));
 
 #[checkpoint(using = CAPTURING)]
 fn scaled(x: u32) -> u32 {
@@ -239,7 +267,10 @@ mod without_deps {
 #[test]
 fn deps_join_the_identity() {
     assert_eq!(with_deps::uses_helper(2), 4);
-    assert_ne!(with_deps::uses_helper::handle().identity(), without_deps::uses_helper::handle().identity());
+    assert_ne!(
+        with_deps::uses_helper::handle().identity(),
+        without_deps::uses_helper::handle().identity()
+    );
 }
 
 // ---------------------------------------------------------------------------------------

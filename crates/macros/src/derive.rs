@@ -130,14 +130,19 @@ fn field_mode(field: &Field) -> syn::Result<FieldMode> {
         attr.parse_nested_meta(|meta| {
             let span = meta.path.span();
             if seen.is_some() {
-                return Err(syn::Error::new(span, "a field takes one `hash(…)` option: `skip` or `by = path::to::fn`"));
+                return Err(syn::Error::new(
+                    span,
+                    "a field takes one `hash(…)` option: `skip` or `by = path::to::fn`",
+                ));
             }
             seen = Some(span);
             if meta.path.is_ident("skip") {
                 mode = FieldMode::Skip;
                 Ok(())
             } else if meta.path.is_ident("by") {
-                let value = meta.value().map_err(|_| syn::Error::new(span, "expected `by = path::to::fn`"))?;
+                let value = meta
+                    .value()
+                    .map_err(|_| syn::Error::new(span, "expected `by = path::to::fn`"))?;
                 mode = FieldMode::By(value.parse()?);
                 Ok(())
             } else {
@@ -156,7 +161,10 @@ fn field_mode(field: &Field) -> syn::Result<FieldMode> {
             }
         })?;
         if seen.is_none() {
-            return Err(syn::Error::new_spanned(attr, "empty `hash()`; expected `hash(skip)` or `hash(by = path::to::fn)`"));
+            return Err(syn::Error::new_spanned(
+                attr,
+                "empty `hash()`; expected `hash(skip)` or `hash(by = path::to::fn)`",
+            ));
         }
     }
     Ok(mode)
@@ -164,7 +172,10 @@ fn field_mode(field: &Field) -> syn::Result<FieldMode> {
 
 fn reject_hash_attrs(attrs: &[syn::Attribute], what: &str) -> syn::Result<()> {
     match attrs.iter().find(|a| a.path().is_ident("hash")) {
-        Some(a) => Err(syn::Error::new_spanned(a, format!("`#[hash(…)]` goes on fields, not on {what}"))),
+        Some(a) => Err(syn::Error::new_spanned(
+            a,
+            format!("`#[hash(…)]` goes on fields, not on {what}"),
+        )),
         None => Ok(()),
     }
 }

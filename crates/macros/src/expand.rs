@@ -8,10 +8,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
 use syn::{
-    parse_quote, Attribute, FnArg, GenericArgument, GenericParam, Generics, Ident, ItemFn, Pat, Path, PathArguments,
-    ReturnType, Type, Visibility,
+    parse_quote, Attribute, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, Path,
+    PathArguments, ReturnType, Type, Visibility,
 };
 
 /// How a parameter enters the call hash.
@@ -69,9 +68,15 @@ struct Func {
 
 pub fn expand(opts: Options, input: ItemFn) -> syn::Result<TokenStream> {
     // The function's tokens and everything of the user's code it depends on (fingerprint/).
-    let identity = crate::fingerprint::fingerprint(&input.to_token_stream(), &opts.identity_tokens, opts.fn_hash_from.is_some());
+    let identity = crate::fingerprint::fingerprint(
+        &input.to_token_stream(),
+        &opts.identity_tokens,
+        opts.fn_hash_from.is_some(),
+    );
     let func = analyze(&opts, input)?;
-    if let (Some((OnErrorOpt::Raise, lit)), false) = (&opts.on_error, matches!(func.wrap, Wrap::OkOrRaise)) {
+    if let (Some((OnErrorOpt::Raise, lit)), false) =
+        (&opts.on_error, matches!(func.wrap, Wrap::OkOrRaise))
+    {
         return Err(syn::Error::new_spanned(
             lit,
             "`on_error = \"raise\"` needs a function returning `Result<T, E>` (with `E: From<CheckpointError>`) to return the cache error in; use \"warn\" or \"ignore\" here",
@@ -87,13 +92,22 @@ pub fn expand(opts: Options, input: ItemFn) -> syn::Result<TokenStream> {
 fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
     let sig = &item.sig;
     if let Some(c) = &sig.constness {
-        return Err(syn::Error::new_spanned(c, "`#[checkpoint]` cannot cache a `const fn`: its calls may run at compile time"));
+        return Err(syn::Error::new_spanned(
+            c,
+            "`#[checkpoint]` cannot cache a `const fn`: its calls may run at compile time",
+        ));
     }
     if let Some(abi) = &sig.abi {
-        return Err(syn::Error::new_spanned(abi, "`#[checkpoint]` does not support `extern` functions"));
+        return Err(syn::Error::new_spanned(
+            abi,
+            "`#[checkpoint]` does not support `extern` functions",
+        ));
     }
     if let Some(v) = &sig.variadic {
-        return Err(syn::Error::new_spanned(v, "`#[checkpoint]` does not support variadic functions"));
+        return Err(syn::Error::new_spanned(
+            v,
+            "`#[checkpoint]` does not support variadic functions",
+        ));
     }
     let name = sig.ident.clone();
     let name_str = name.unraw().to_string();
@@ -126,7 +140,12 @@ fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
                     _ => format_ident!("__arg{}", i),
                 };
                 let impl_trait = contains_impl_trait(&pt.ty);
-                params.push(Param { ident, ty: (*pt.ty).clone(), mode, impl_trait });
+                params.push(Param {
+                    ident,
+                    ty: (*pt.ty).clone(),
+                    mode,
+                    impl_trait,
+                });
             }
         }
     }
@@ -177,7 +196,10 @@ fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
 
 fn set_mode(mode: &mut HashMode, new: HashMode, attr: &Attribute) -> syn::Result<()> {
     if !matches!(mode, HashMode::Direct) {
-        return Err(syn::Error::new_spanned(attr, "a parameter takes at most one of `#[no_hash]` and `#[hash_by(…)]`"));
+        return Err(syn::Error::new_spanned(
+            attr,
+            "a parameter takes at most one of `#[no_hash]` and `#[hash_by(…)]`",
+        ));
     }
     *mode = new;
     Ok(())
@@ -205,45 +227,13 @@ fn result_ok_type(ty: &Type) -> Option<Type> {
     if last.ident != "Result" {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     args.args.iter().find_map(|a| match a {
         GenericArgument::Type(t) => Some(t.clone()),
         _ => None,
     })
-}
-
-/// Rewrites paths for use inside the companion module: `self::x` becomes `super::x` and
-/// `super::x` becomes `super::super::x`.
-struct Rebase;
-
-impl VisitMut for Rebase {
-    fn visit_path_mut(&mut self, p: &mut Path) {
-        if p.leading_colon.is_none() {
-            if let Some(first) = p.segments.first_mut() {
-                if first.ident == "self" {
-                    first.ident = Ident::new("super", first.ident.span());
-                } else if first.ident == "super" {
-                    p.segments.insert(0, parse_quote!(super));
-                }
-            }
-        }
-        visit_mut::visit_path_mut(self, p);
-    }
-}
-
-fn rebased<T: Clone>(value: &T, visit: impl FnOnce(&mut Rebase, &mut T)) -> T {
-    let mut v = value.clone();
-    visit(&mut Rebase, &mut v);
-    v
-}
-
-/// Where generated code sits, for path resolution.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    /// Beside the function (the wrapper; methods' companions).
-    Beside,
-    /// In the companion module, one level down.
-    Module,
 }
 
 /// Paths to the runtime pieces, spelled once.
@@ -253,7 +243,7 @@ fn p() -> TokenStream {
 
 impl Func {
     /// The parameter list of wrappers and companions: plain idents, our attributes stripped.
-    fn inputs(&self, scope: Scope, receiver: Receiver) -> Vec<TokenStream> {
+    fn inputs(&self, receiver: Receiver) -> Vec<TokenStream> {
         let mut out = Vec::new();
         match (receiver, &self.receiver) {
             (Receiver::Same, Some(r)) => {
@@ -273,24 +263,10 @@ impl Func {
         }
         for param in &self.params {
             let ident = &param.ident;
-            let ty = self.ty_in(&param.ty, scope);
+            let ty = &param.ty;
             out.push(quote!(#ident: #ty));
         }
         out
-    }
-
-    fn ty_in(&self, ty: &Type, scope: Scope) -> Type {
-        match scope {
-            Scope::Beside => ty.clone(),
-            Scope::Module => rebased(ty, |r, t| r.visit_type_mut(t)),
-        }
-    }
-
-    fn generics_in(&self, scope: Scope) -> Generics {
-        match scope {
-            Scope::Beside => self.item.sig.generics.clone(),
-            Scope::Module => rebased(&self.item.sig.generics, |r, g| r.visit_generics_mut(g)),
-        }
     }
 
     fn args(&self) -> Vec<&Ident> {
@@ -298,7 +274,7 @@ impl Func {
     }
 
     /// A call of the original function with the wrapper's arguments (not awaited).
-    fn call_original(&self, scope: Scope) -> TokenStream {
+    fn call_original(&self) -> TokenStream {
         let args = self.args();
         let original = original_ident(&self.name_str);
         let turbofish = &self.turbofish;
@@ -306,8 +282,7 @@ impl Func {
             let this = self.receiver.as_ref().map(|_| quote!(self,));
             quote!(Self::#original #turbofish(#this #(#args),*))
         } else {
-            let prefix = (scope == Scope::Module).then(|| quote!(super::));
-            quote!(#prefix #original #turbofish(#(#args),*))
+            quote!(#original #turbofish(#(#args),*))
         };
         if self.is_unsafe {
             // The caller of the wrapper already vouched for the original's contract.
@@ -330,9 +305,9 @@ impl Func {
 
     /// The closure computing the outcome: `move || ready(Wrap(original(args)))`, or its
     /// async form.
-    fn compute_closure(&self, scope: Scope) -> TokenStream {
+    fn compute_closure(&self) -> TokenStream {
         let p = p();
-        let call = self.call_original(scope);
+        let call = self.call_original();
         if self.is_async {
             let wrapped = self.wrap(quote!(#call.await));
             quote!(move || async move { #wrapped })
@@ -354,13 +329,17 @@ impl Func {
 
     /// `let _ = &arg;` for the parameters a hash-only companion does not read.
     fn touch_unhashed(&self) -> TokenStream {
-        let idents = self.params.iter().filter(|p| matches!(p.mode, HashMode::Skip)).map(|p| &p.ident);
+        let idents = self
+            .params
+            .iter()
+            .filter(|p| matches!(p.mode, HashMode::Skip))
+            .map(|p| &p.ident);
         quote!(#(let _ = &#idents;)*)
     }
 
     /// The block building the call's `Hasher`: receiver and its type, generic types,
     /// arguments, `capture(…)` values, and the `Checkpointer::capture()` probes.
-    fn hash_block(&self, opts: &Options, scope: Scope, handle: &TokenStream) -> TokenStream {
+    fn hash_block(&self, opts: &Options, handle: &TokenStream) -> TokenStream {
         let p = p();
         let h = quote!(__checkpointer_hasher);
         let mut parts = Vec::new();
@@ -379,7 +358,9 @@ impl Func {
                 }
                 GenericParam::Const(c) => {
                     let id = &c.ident;
-                    parts.push(quote_spanned!(c.span()=> #p::ObjectHash::object_hash(&#id, &mut #h);));
+                    parts.push(
+                        quote_spanned!(c.span()=> #p::ObjectHash::object_hash(&#id, &mut #h);),
+                    );
                 }
                 GenericParam::Lifetime(_) => {}
             }
@@ -391,17 +372,17 @@ impl Func {
             }
             let span = param.ty.span();
             match &param.mode {
-                HashMode::Direct => parts.push(quote_spanned!(span=> #p::ObjectHash::object_hash(&#id, &mut #h);)),
+                HashMode::Direct => {
+                    parts.push(quote_spanned!(span=> #p::ObjectHash::object_hash(&#id, &mut #h);))
+                }
                 HashMode::Skip => {}
                 HashMode::By(path) => {
-                    let path = if scope == Scope::Module { rebased(path, |r, x| r.visit_path_mut(x)) } else { path.clone() };
                     parts.push(quote_spanned!(path.span()=> #p::ObjectHash::object_hash(&#path(&#id), &mut #h);))
                 }
             }
         }
         for path in &opts.capture {
             let name = path_text(path);
-            let path = if scope == Scope::Module { rebased(path, |r, x| r.visit_path_mut(x)) } else { path.clone() };
             parts.push(quote_spanned!(path.span()=> #h.write_name(#name); #p::ObjectHash::object_hash(&#path, &mut #h);));
         }
         let mut bound: Vec<Ident> = Vec::new();
@@ -415,7 +396,12 @@ impl Func {
                 bound.push(c.ident.clone());
             }
         }
-        let listed: Vec<String> = opts.capture.iter().chain(&opts.capture_once).map(path_text).collect();
+        let listed: Vec<String> = opts
+            .capture
+            .iter()
+            .chain(&opts.capture_once)
+            .map(path_text)
+            .collect();
         let probes: Vec<TokenStream> = scan::screaming_names(&self.item.block, &bound)
             .into_iter()
             .filter(|id| !listed.contains(&id.to_string()))
@@ -469,7 +455,9 @@ fn original_ident(name: &str) -> Ident {
 fn runtime_items(opts: &Options) -> (TokenStream, TokenStream) {
     let p = p();
     let start = match &opts.using {
-        Some(preset) => quote_spanned!(preset.span()=> { let preset: &#p::Checkpointer = &(#preset); preset.clone() }),
+        Some(preset) => {
+            quote_spanned!(preset.span()=> { let preset: &#p::Checkpointer = &(#preset); preset.clone() })
+        }
         None => quote!(#p::Checkpointer::new()),
     };
     let mut steps = Vec::new();
@@ -485,7 +473,9 @@ fn runtime_items(opts: &Options) -> (TokenStream, TokenStream) {
         steps.push(quote!(.verbosity(#v)));
     }
     match &opts.expiry {
-        Some(ExpiryOpt::Duration(nanos)) => steps.push(quote!(.expire(#p::Duration::from_nanos(#nanos)))),
+        Some(ExpiryOpt::Duration(nanos)) => {
+            steps.push(quote!(.expire(#p::Duration::from_nanos(#nanos))))
+        }
         Some(ExpiryOpt::Expr(e)) => steps.push(quote_spanned!(e.span()=> .expire(#e))),
         None => {}
     }
@@ -527,7 +517,11 @@ fn fn_info(opts: &Options, name: TokenStream, identity: &Fingerprint) -> TokenSt
     let p = p();
     let env = &opts.env;
     let files = &opts.files;
-    let (paths, hashes): (Vec<&str>, Vec<&str>) = identity.items.iter().map(|(p, h)| (p.as_str(), h.as_str())).unzip();
+    let (paths, hashes): (Vec<&str>, Vec<&str>) = identity
+        .items
+        .iter()
+        .map(|(p, h)| (p.as_str(), h.as_str()))
+        .unzip();
     let identity = &identity.identity;
     quote! {
         #p::FnInfo {
@@ -550,21 +544,31 @@ struct SplitAttrs {
 }
 
 fn split_attrs(attrs: &[Attribute]) -> SplitAttrs {
-    let mut s = SplitAttrs { wrapper: Vec::new(), original: Vec::new(), cfg: Vec::new() };
+    let mut s = SplitAttrs {
+        wrapper: Vec::new(),
+        original: Vec::new(),
+        cfg: Vec::new(),
+    };
     for attr in attrs {
         let path = attr.path();
         if let syn::AttrStyle::Inner(_) = attr.style {
             // `#![…]` at the top of the body: it stays there, in the original. Lint levels
             // also apply to the wrapper, as outer attributes.
             s.original.push(attr.clone());
-            if ["allow", "warn", "deny", "forbid"].iter().any(|l| path.is_ident(l)) {
+            if ["allow", "warn", "deny", "forbid"]
+                .iter()
+                .any(|l| path.is_ident(l))
+            {
                 let mut outer = attr.clone();
                 outer.style = syn::AttrStyle::Outer;
                 s.wrapper.push(outer);
             }
         } else if path.is_ident("cfg") || path.is_ident("cfg_attr") {
             s.cfg.push(attr.clone());
-        } else if ["allow", "warn", "deny", "forbid"].iter().any(|l| path.is_ident(l)) {
+        } else if ["allow", "warn", "deny", "forbid"]
+            .iter()
+            .any(|l| path.is_ident(l))
+        {
             // Lint levels concern the body (the original) and the signature (both).
             s.wrapper.push(attr.clone());
             s.original.push(attr.clone());
@@ -581,27 +585,6 @@ fn split_attrs(attrs: &[Attribute]) -> SplitAttrs {
         }
     }
     s
-}
-
-/// The visibility of items in the companion module, seen from the function's scope.
-fn inner_vis(vis: &Visibility) -> TokenStream {
-    match vis {
-        Visibility::Public(_) => quote!(pub),
-        Visibility::Inherited => quote!(pub(super)),
-        Visibility::Restricted(r) => {
-            let path = &r.path;
-            let first = path.segments.first().map(|s| s.ident.to_string()).unwrap_or_default();
-            match first.as_str() {
-                "crate" => quote!(#vis),
-                "self" => {
-                    let rest = path.segments.iter().skip(1);
-                    quote!(pub(in super #(::#rest)*))
-                }
-                "super" => quote!(pub(in super::#path)),
-                _ => quote!(#vis),
-            }
-        }
-    }
 }
 
 /// The shape every companion shares.
@@ -628,10 +611,10 @@ fn expand_free(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream 
     let cfg = &attrs.cfg;
     let original = original_ident(name_str);
     let static_ident = format_ident!("__CHECKPOINTER_{}", name_str.to_uppercase());
-    let handle_beside = quote!(#static_ident);
+    let handle = quote!(#static_ident);
 
     // The wrapper: same signature, plain parameter names, the cached call.
-    let wrapper = wrapper_fn(opts, f, &attrs.wrapper, Scope::Beside, &handle_beside);
+    let wrapper = wrapper_fn(opts, f, &attrs.wrapper, &handle);
 
     // The original, renamed and hidden.
     let mut orig = item.clone();
@@ -642,14 +625,17 @@ fn expand_free(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream 
 
     let (option_items, once) = runtime_items(opts);
     let info = fn_info(opts, quote!(#name_str), identity);
-    let handle_in = quote!(super::#static_ident);
-    let companions = companions(opts, f, Scope::Module, &handle_in, &|c: &str| format_ident!("{}", c));
-    let item_vis = inner_vis(vis);
-    let module_doc = format!(
+    let companions = companions(opts, f, &handle, &|c: &str| format_ident!("{}", c));
+    let doc = format!(
         "Companion functions of [`{name_str}()`]: its cache handle and the operations on one entry.\n\n\
-         Each takes the same parameters as `{name_str}`; see the `checkpoint` attribute's documentation."
+         Each takes the same parameters as `{name_str}`; see the `checkpoint` attribute's documentation. \
+         (An uninhabited type rather than a module, so that its functions resolve names in the \
+         function's own scope, even inside a block.)"
     );
-    let companions = companions.into_iter().map(|c| render_companion(f, c, Scope::Module, &item_vis));
+    // The type's visibility caps its functions' visibility.
+    let companions = companions
+        .into_iter()
+        .map(|c| render_companion(f, c, &quote!(pub)));
 
     quote! {
         #wrapper
@@ -665,12 +651,16 @@ fn expand_free(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream 
             #p::CachedFn::new(#info, options, #p::open_tier, #once)
         };
 
+        // `square::get(4)` is an associated function call: the companions hang off a type
+        // named like the function (types and functions live in different namespaces).
         #(#cfg)*
-        #[doc = #module_doc]
-        #[allow(dead_code, unused_imports, clippy::needless_lifetimes)]
-        #vis mod #name {
-            use super::*;
+        #[doc = #doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #name {}
 
+        #(#cfg)*
+        #[allow(dead_code, clippy::needless_lifetimes)]
+        impl #name {
             #(#companions)*
         }
     }
@@ -686,7 +676,7 @@ fn expand_method(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStrea
     let original = original_ident(name_str);
     let handle_ident = format_ident!("{}_handle", name_str);
     let handle = quote!(Self::#handle_ident());
-    let wrapper = wrapper_fn(opts, f, &attrs.wrapper, Scope::Beside, &handle);
+    let wrapper = wrapper_fn(opts, f, &attrs.wrapper, &handle);
 
     let mut orig = item.clone();
     orig.sig.ident = original;
@@ -696,10 +686,17 @@ fn expand_method(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStrea
 
     let (option_items, once) = runtime_items(opts);
     let info = fn_info(opts, quote!(#p::method_name::<Self>(#name_str)), identity);
-    let companions = companions(opts, f, Scope::Beside, &handle, &|c: &str| format_ident!("{}_{}", name_str, c));
+    let companions = companions(opts, f, &handle, &|c: &str| {
+        format_ident!("{}_{}", name_str, c)
+    });
     // `NAME_handle` is emitted below: it holds the static.
-    let companions = companions.into_iter().filter(|c| c.name != handle_ident).map(|c| render_companion(f, c, Scope::Beside, &vis.to_token_stream()));
-    let handle_doc = format!("The cache handle of [`Self::{name_str}`]: identity, statistics, `cleanup` and `clear`.");
+    let companions = companions
+        .into_iter()
+        .filter(|c| c.name != handle_ident)
+        .map(|c| render_companion(f, c, &vis.to_token_stream()));
+    let handle_doc = format!(
+        "The cache handle of [`Self::{name_str}`]: identity, statistics, `cleanup` and `clear`."
+    );
 
     quote! {
         #wrapper
@@ -723,22 +720,32 @@ fn expand_method(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStrea
     }
 }
 
-fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], scope: Scope, handle: &TokenStream) -> TokenStream {
+fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], handle: &TokenStream) -> TokenStream {
     let item = &f.item;
     let vis = &item.vis;
     let sig = &item.sig;
-    let (constness, asyncness, unsafety, fn_token, ident) = (&sig.constness, &sig.asyncness, &sig.unsafety, &sig.fn_token, &sig.ident);
+    let (constness, asyncness, unsafety, fn_token, ident) = (
+        &sig.constness,
+        &sig.asyncness,
+        &sig.unsafety,
+        &sig.fn_token,
+        &sig.ident,
+    );
     let generics = &sig.generics;
     let where_clause = &generics.where_clause;
     let output = &sig.output;
-    let inputs = f.inputs(scope, Receiver::Same);
-    let call = f.call_original(scope);
+    let inputs = f.inputs(Receiver::Same);
+    let call = f.call_original();
     let when = opts.when.as_ref().map(|w| {
-        let run = if f.is_async { quote!(#call.await) } else { call.clone() };
+        let run = if f.is_async {
+            quote!(#call.await)
+        } else {
+            call.clone()
+        };
         quote_spanned!(w.span()=> if !(#w) { return #run; })
     });
-    let hash = f.hash_block(opts, scope, handle);
-    let closure = f.compute_closure(scope);
+    let hash = f.hash_block(opts, handle);
+    let closure = f.compute_closure();
     let cached = f.drive(quote!(#handle.call(__checkpointer_hasher, true, #closure)));
     quote! {
         #(#attrs)*
@@ -750,12 +757,17 @@ fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], scope: Scope, handl
     }
 }
 
-fn companions(opts: &Options, f: &Func, scope: Scope, handle: &TokenStream, name: &dyn Fn(&str) -> Ident) -> Vec<Companion> {
+fn companions(
+    opts: &Options,
+    f: &Func,
+    handle: &TokenStream,
+    name: &dyn Fn(&str) -> Ident,
+) -> Vec<Companion> {
     let p = p();
-    let hash = f.hash_block(opts, scope, handle);
+    let hash = f.hash_block(opts, handle);
     let touch = f.touch_unhashed();
-    let ret = f.ty_in(&f.ret, scope);
-    let stored = f.ty_in(&f.stored, scope);
+    let ret = &f.ret;
+    let stored = &f.stored;
     let fname = &f.name_str;
     let taken: Vec<String> = f.params.iter().map(|p| p.ident.to_string()).collect();
     let free_name = |want: &str| {
@@ -767,9 +779,13 @@ fn companions(opts: &Options, f: &Func, scope: Scope, handle: &TokenStream, name
     };
     let default = free_name("default");
     let value = free_name("value");
-    let closure = f.compute_closure(scope);
-    let call = f.call_original(scope);
-    let uncached_body = if f.is_async { quote!(#call.await) } else { call };
+    let closure = f.compute_closure();
+    let call = f.call_original();
+    let uncached_body = if f.is_async {
+        quote!(#call.await)
+    } else {
+        call
+    };
     let err = quote!(#p::CheckpointError);
     let storage = |op: TokenStream| f.drive(op);
     let mut out = vec![
@@ -858,7 +874,9 @@ fn companions(opts: &Options, f: &Func, scope: Scope, handle: &TokenStream, name
     });
     let exists = storage(quote!(#handle.exists(#hash)));
     out.push(Companion {
-        doc: format!("Whether `{fname}` has a valid (present, unexpired) entry for these arguments."),
+        doc: format!(
+            "Whether `{fname}` has a valid (present, unexpired) entry for these arguments."
+        ),
         name: name("exists"),
         asyncness: f.is_async,
         unsafety: false,
@@ -882,7 +900,9 @@ fn companions(opts: &Options, f: &Func, scope: Scope, handle: &TokenStream, name
     });
     let set = storage(quote!(#handle.set(#hash, &#value)));
     out.push(Companion {
-        doc: format!("Stores `{value}` as the result of `{fname}` for these arguments, without running it."),
+        doc: format!(
+            "Stores `{value}` as the result of `{fname}` for these arguments, without running it."
+        ),
         name: name("set"),
         asyncness: f.is_async,
         unsafety: false,
@@ -895,18 +915,28 @@ fn companions(opts: &Options, f: &Func, scope: Scope, handle: &TokenStream, name
     out
 }
 
-fn render_companion(f: &Func, c: Companion, scope: Scope, vis: &TokenStream) -> TokenStream {
-    let Companion { doc, name, asyncness, unsafety, receiver, extra, ret, body, generic } = c;
+fn render_companion(f: &Func, c: Companion, vis: &TokenStream) -> TokenStream {
+    let Companion {
+        doc,
+        name,
+        asyncness,
+        unsafety,
+        receiver,
+        extra,
+        ret,
+        body,
+        generic,
+    } = c;
     let cfg = split_attrs(&f.item.attrs).cfg;
     let asyncness = asyncness.then(|| quote!(async));
     let unsafety = unsafety.then(|| quote!(unsafe));
     let (inputs, generics) = if generic {
-        let mut inputs = f.inputs(scope, receiver);
+        let mut inputs = f.inputs(receiver);
         if let Some(extra) = extra {
             let at = usize::from(f.receiver.is_some());
             inputs.insert(at, extra);
         }
-        (inputs, Some(f.generics_in(scope)))
+        (inputs, Some(f.item.sig.generics.clone()))
     } else {
         // handle() and reinit() take nothing: there is one cache per function.
         (Vec::new(), None)

@@ -39,7 +39,8 @@ fn normalize_into(tokens: TokenStream, out: &mut String) {
         }
         let tt = &tokens[i];
         // A trailing comma before the end of a delimited group is layout, not code.
-        let is_trailing_comma = matches!(tt, TokenTree::Punct(p) if p.as_char() == ',') && i + 1 == tokens.len();
+        let is_trailing_comma =
+            matches!(tt, TokenTree::Punct(p) if p.as_char() == ',') && i + 1 == tokens.len();
         if !is_trailing_comma {
             match tt {
                 TokenTree::Group(g) => {
@@ -72,7 +73,9 @@ fn push_word(out: &mut String, word: &str) {
 
 /// If `tokens` starts with a doc attribute, its length in token trees.
 fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
-    let TokenTree::Punct(hash) = tokens.first()? else { return None };
+    let TokenTree::Punct(hash) = tokens.first()? else {
+        return None;
+    };
     if hash.as_char() != '#' {
         return None;
     }
@@ -80,7 +83,9 @@ fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
         TokenTree::Punct(p) if p.as_char() == '!' => (1, tokens.get(2)?),
         other => (0, other),
     };
-    let TokenTree::Group(g) = group else { return None };
+    let TokenTree::Group(g) = group else {
+        return None;
+    };
     if g.delimiter() != Delimiter::Bracket {
         return None;
     }
@@ -111,8 +116,14 @@ mod tests {
             }
         };
         // Punctuation is never glued, so `a - -b` and `a --b` stay alike.
-        assert_eq!(normalize(a.clone()), "fn square ( x : u64 ) - > u64 { x * x }");
-        assert_eq!(identity(a, TokenStream::new()), identity(b, TokenStream::new()));
+        assert_eq!(
+            normalize(a.clone()),
+            "fn square ( x : u64 ) - > u64 { x * x }"
+        );
+        assert_eq!(
+            identity(a, TokenStream::new()),
+            identity(b, TokenStream::new())
+        );
     }
 
     #[test]
@@ -120,9 +131,18 @@ mod tests {
         let a = quote! { fn f(x: u64) -> u64 { x + 1 } };
         let b = quote! { fn f(x: u64) -> u64 { x + 2 } };
         let c = quote! { #[inline] fn f(x: u64) -> u64 { x + 1 } };
-        assert_ne!(identity(a.clone(), TokenStream::new()), identity(b, TokenStream::new()));
-        assert_ne!(identity(a.clone(), TokenStream::new()), identity(c, TokenStream::new()));
-        assert_ne!(identity(a.clone(), TokenStream::new()), identity(a, quote!(deps(helper))));
+        assert_ne!(
+            identity(a.clone(), TokenStream::new()),
+            identity(b, TokenStream::new())
+        );
+        assert_ne!(
+            identity(a.clone(), TokenStream::new()),
+            identity(c, TokenStream::new())
+        );
+        assert_ne!(
+            identity(a.clone(), TokenStream::new()),
+            identity(a, quote!(deps(helper)))
+        );
     }
 
     #[test]

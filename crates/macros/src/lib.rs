@@ -93,8 +93,10 @@ use proc_macro::TokenStream;
 ///
 /// # Companion functions
 ///
-/// For a free function `fn square(x: u64) -> u64`, a module `square` with the function's
-/// visibility holds, each taking the same parameters as `square`:
+/// For a free function `fn square(x: u64) -> u64`, the macro also emits, with the function's
+/// visibility, a type `square` (an uninhabited `enum`: types and functions live in different
+/// namespaces) whose associated functions are the companions, each taking the same
+/// parameters as `square`. They are called like a module's functions:
 ///
 /// | call | does |
 /// |---|---|
@@ -115,14 +117,15 @@ use proc_macro::TokenStream;
 /// checkpointer's own thread-parking `block_on`, so they may be called inside any async
 /// runtime, tokio included.
 ///
-/// The function must be an item of a module: a free function declared inside another
-/// function's body cannot have companions (the module reaches the original through `super`).
+/// A type rather than a module, because a module's functions could not see the items of a
+/// block: this way a cached function works the same at module level and inside another
+/// function's body (a `main`, a test, a doctest).
 ///
 /// # Methods
 ///
 /// In an inherent `impl` block, a function with a receiver (`&self`, `&mut self`, `self`,
-/// `self: Box<Self>`) or one that names `Self` becomes a cached method. Modules cannot live
-/// in impls, so the companions are associated functions named after the method:
+/// `self: Box<Self>`) or one that names `Self` becomes a cached method. Types cannot be
+/// declared in impls, so the companions are associated functions named after the method:
 /// `area_rerun`, `area_uncached`, `area_get`, `area_get_or`, `area_exists`, `area_delete`,
 /// `area_set`, `area_call_hash` (taking `&self`, or the method's own receiver for `rerun`
 /// and `uncached`) and `area_reinit()`, `area_handle()`:

@@ -71,15 +71,24 @@ impl Parse for Options {
             let name: Ident = input.call(syn::ext::IdentExt::parse_any)?;
             let key = name.to_string();
             if !OPTION_NAMES.split(", ").any(|n| n == key) {
-                let hint = closest(&key, OPTION_NAMES.split(", ")).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                let hint = closest(&key, OPTION_NAMES.split(", "))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
                 return Err(syn::Error::new(
                     name.span(),
                     format!("unknown `checkpoint` option `{key}`{hint}; expected one of: {OPTION_NAMES}"),
                 ));
             }
             if seen.contains(&key) {
-                let hint = if is_list(&key) { format!("; list every value in one `{key}(…)`") } else { String::new() };
-                return Err(syn::Error::new(name.span(), format!("duplicate `checkpoint` option `{key}`{hint}")));
+                let hint = if is_list(&key) {
+                    format!("; list every value in one `{key}(…)`")
+                } else {
+                    String::new()
+                };
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("duplicate `checkpoint` option `{key}`{hint}"),
+                ));
             }
             seen.push(key.clone());
             if is_list(&key) {
@@ -105,7 +114,10 @@ impl Options {
     fn parse_value(&mut self, name: &Ident, input: ParseStream) -> syn::Result<()> {
         let key = name.to_string();
         if !input.peek(Token![=]) {
-            return Err(syn::Error::new(name.span(), format!("`{key}` takes a value: `{key} = {}`", value_hint(&key))));
+            return Err(syn::Error::new(
+                name.span(),
+                format!("`{key}` takes a value: `{key} = {}`", value_hint(&key)),
+            ));
         }
         input.parse::<Token![=]>()?;
         let value: Expr = input.parse()?;
@@ -183,7 +195,10 @@ impl Options {
     fn parse_list(&mut self, name: &Ident, input: ParseStream) -> syn::Result<()> {
         let key = name.to_string();
         if !input.peek(syn::token::Paren) {
-            return Err(syn::Error::new(name.span(), format!("`{key}` takes a list: `{key}({})`", value_hint(&key))));
+            return Err(syn::Error::new(
+                name.span(),
+                format!("`{key}` takes a list: `{key}({})`", value_hint(&key)),
+            ));
         }
         let content;
         let paren = syn::parenthesized!(content in input);
@@ -191,14 +206,21 @@ impl Options {
         let mut names: Vec<String> = Vec::new();
         let mut check_dup = |text: String, span: Span| {
             if names.contains(&text) {
-                return Err(syn::Error::new(span, format!("`{text}` is listed twice in `{key}`")));
+                return Err(syn::Error::new(
+                    span,
+                    format!("`{text}` is listed twice in `{key}`"),
+                ));
             }
             names.push(text);
             Ok(())
         };
         match key.as_str() {
             "env" | "files" => {
-                let what = if key == "env" { "environment variable names" } else { "file paths" };
+                let what = if key == "env" {
+                    "environment variable names"
+                } else {
+                    "file paths"
+                };
                 let items = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
                 let mut values = Vec::new();
                 for item in items {
@@ -231,10 +253,16 @@ impl Options {
                 let mut paths = Vec::new();
                 for item in items {
                     let Expr::Path(p) = &item else {
-                        return Err(syn::Error::new_spanned(&item, format!("`{key}` takes paths: `{key}({})`", value_hint(&key))));
+                        return Err(syn::Error::new_spanned(
+                            &item,
+                            format!("`{key}` takes paths: `{key}({})`", value_hint(&key)),
+                        ));
                     };
                     if p.qself.is_some() {
-                        return Err(syn::Error::new_spanned(&item, format!("`{key}` takes plain paths, not qualified ones")));
+                        return Err(syn::Error::new_spanned(
+                            &item,
+                            format!("`{key}` takes plain paths, not qualified ones"),
+                        ));
                     }
                     check_dup(path_text(&p.path), span_of(&p.path))?;
                     paths.push(p.path.clone());
@@ -247,7 +275,13 @@ impl Options {
             }
         }
         if names.is_empty() {
-            return Err(syn::Error::new(paren.span.join(), format!("`{key}(…)` needs at least one entry: `{key}({})`", value_hint(&key))));
+            return Err(syn::Error::new(
+                paren.span.join(),
+                format!(
+                    "`{key}(…)` needs at least one entry: `{key}({})`",
+                    value_hint(&key)
+                ),
+            ));
         }
         // These options change what a call hash means, so they are part of the identity.
         name.to_tokens(&mut self.identity_tokens);
@@ -277,7 +311,9 @@ fn value_hint(key: &str) -> &'static str {
 
 fn str_lit(e: &Expr) -> Option<&LitStr> {
     match e {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s),
         Expr::Group(g) => str_lit(&g.expr),
         _ => None,
     }
@@ -311,7 +347,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }
@@ -325,7 +363,10 @@ mod tests {
     #[test]
     fn typos_find_their_option() {
         assert_eq!(closest("storag", OPTION_NAMES.split(", ")), Some("storage"));
-        assert_eq!(closest("captur_once", OPTION_NAMES.split(", ")), Some("capture_once"));
+        assert_eq!(
+            closest("captur_once", OPTION_NAMES.split(", ")),
+            Some("capture_once")
+        );
         assert_eq!(closest("zzz", OPTION_NAMES.split(", ")), None);
     }
 
@@ -341,8 +382,21 @@ mod tests {
         assert!(matches!(opts.on_error, Some((OnErrorOpt::Raise, _))));
         assert_eq!(opts.verbosity, Some(2));
         assert_eq!(opts.capture.len(), 2);
-        assert_eq!((opts.capture_once.len(), opts.env.len(), opts.files.len(), opts.deps.len()), (1, 1, 1, 1));
-        assert!(opts.using.is_some() && opts.directory.is_some() && opts.fn_hash_from.is_some() && opts.when.is_some());
+        assert_eq!(
+            (
+                opts.capture_once.len(),
+                opts.env.len(),
+                opts.files.len(),
+                opts.deps.len()
+            ),
+            (1, 1, 1, 1)
+        );
+        assert!(
+            opts.using.is_some()
+                && opts.directory.is_some()
+                && opts.fn_hash_from.is_some()
+                && opts.when.is_some()
+        );
     }
 
     #[test]

@@ -13,16 +13,24 @@ use syn::{Expr, Ident, Token};
 /// Names used only inside `unsafe` blocks are left out (a `static mut` cannot be borrowed
 /// safely), and so are items declared inside the body (they are not in scope outside it).
 pub fn screaming_names(block: &syn::Block, bound: &[Ident]) -> Vec<Ident> {
-    let mut scan = Names { found: Vec::new(), local: bound.iter().map(Ident::to_string).collect() };
+    let mut scan = Names {
+        found: Vec::new(),
+        local: bound.iter().map(Ident::to_string).collect(),
+    };
     scan.visit_block(block);
     let local = scan.local;
     let mut seen = BTreeSet::new();
-    scan.found.into_iter().filter(|id| !local.contains(&id.to_string()) && seen.insert(id.to_string())).collect()
+    scan.found
+        .into_iter()
+        .filter(|id| !local.contains(&id.to_string()) && seen.insert(id.to_string()))
+        .collect()
 }
 
 fn is_screaming(name: &str) -> bool {
     name.chars().any(|c| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 struct Names {
@@ -87,7 +95,8 @@ pub fn uses_self_type(tokens: TokenStream, in_body: bool) -> bool {
             TokenTree::Ident(id) if in_body && (id == "impl" || id == "trait") => {
                 // Skip the item's header and its brace block.
                 for tt in trees.by_ref() {
-                    if matches!(&tt, TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace) {
+                    if matches!(&tt, TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace)
+                    {
                         break;
                     }
                 }
