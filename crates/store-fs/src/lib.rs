@@ -18,13 +18,33 @@
 //! - **Atomic writes**: an entry is written to a temporary file in its own directory
 //!   (`.<rest>.tmp.<pid>.<random>`, never listed), flushed with `fsync`, renamed over the
 //!   entry and the directory is synced, so a crash at any instant leaves the old entry or the
-//!   new one, never a torn file.
-//! - **Damage is a miss**: a truncated or garbled file loads as an entry whose
+//!   new one, never a torn file. A failed write (full disk, file-size limit) removes its
+//!   temporary file and returns an error; the core then returns the computed value with a
+//!   warning.
+//! - **Single flight across processes**: [`Storage::lock`] takes an OS file lock on
+//!   `.<rest>.lock` beside the entry, which the kernel releases when the holder exits or is
+//!   killed, so a dead owner never blocks anyone: a waiter takes over, re-checks the entry
+//!   and computes. Waiting happens on a helper thread, never on the caller's executor
+//!   thread. Holders remove their lock file on release (Unix); takers check after locking
+//!   that the file they locked is still the one at the path, which keeps removal race-free.
+//! - **Leftovers are swept**: every listing (so `cleanup`, `stats` and `prune`) removes, in
+//!   the directories it walks, temporary files of dead writers (pid gone and idle for
+//!   [`sweep::TEMP_GRACE_DEAD`], or idle for [`sweep::TEMP_MAX_AGE`] whatever the pid) and
+//!   lock files nobody holds; [`FsStore::sweep`] does it for the whole root.
+//! - **Damage is a miss**: a truncated, garbled or unreadable file loads as an entry whose
 //!   [`Entry::verify`] fails (see [`FsStore`]'s `load`), so the core warns, recomputes and
 //!   overwrites it.
+//! - **Last use without a write per hit**: an entry file's modification time is its last
+//!   use. Stores set it; a hit advances it only when it is more than [`TOUCH_AFTER`] old, so
+//!   a hot entry costs one metadata write per hour. Listing reports it as
+//!   [`EntryInfo::accessed`], which `prune` orders by (least recently used first). The
+//!   modification time is used rather than the access time because `noatime`/`relatime`
+//!   mounts and any other reader (backups, `grep -r`, listing itself) would blur the latter.
 //! - **Privacy**: a root this store creates is made with mode `0700`, and below a root that
 //!   only its owner can enter, directories are made `0700` and files `0600` (Unix).
 //! - **No symbolic links** are followed below the root; the root itself may be one.
+//! - **Tidy**: deleting an entry removes its directory and its identity's directory once
+//!   they are empty.
 //!
 //! Operations are blocking file I/O inside `async fn`s, so they run under any executor and
 //! under the core's `block_on` alike.
@@ -50,16 +70,21 @@
 
 #![warn(missing_docs)]
 
+mod lock;
+pub mod sweep;
+
+pub use sweep::SweepReport;
+
 use checkpointer_core::{
     async_trait, envelope, Bytes, CheckpointError, Codec, Digest, Entry, EntryInfo, EntryMeta, Key,
-    Scope, Storage,
+    KeyLock, Scope, Storage,
 };
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What went wrong in the filesystem store, with the path involved.
 ///
@@ -185,6 +210,14 @@ pub struct FsStore {
 
 /// How many checked directories to remember before starting over (bounds memory).
 const CHECKED_MAX: usize = 1 << 16;
+
+/// A hit records its use (the file's modification time) only when the recorded one is older
+/// than this: last use is known to within an hour without a write on every hit.
+pub const TOUCH_AFTER: Duration = Duration::from_secs(3600);
+
+/// How many times an operation starts over when a directory vanishes under it (a concurrent
+/// delete removed it) or a lock file is replaced while it waits.
+const RETRIES: usize = 64;
 
 impl FsStore {
     /// A store rooted at `root`. Nothing is created until the first store; loads from a
@@ -446,6 +479,241 @@ fn read_header(file: &mut File, size: u64) -> io::Result<Result<EntryMeta, Strin
     })
 }
 
+/// Splits a relative entry path into its directory and file name.
+fn split_rel(rel: &str) -> (&str, &str) {
+    rel.rsplit_once('/').unwrap_or(("", rel))
+}
+
+/// Reads a whole entry file already opened, or says why it cannot be an entry.
+fn read_entry(file: &mut File, len: u64) -> io::Result<Result<Entry, CheckpointError>> {
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut buf)?;
+    Ok(Entry::from_envelope(Bytes::from(buf)))
+}
+
+impl FsStore {
+    /// Sweeps the whole root: removes temporary files of dead writers and lock files nobody
+    /// holds (see [`sweep`]). Listing does the same for the directories it walks, so the
+    /// core's `cleanup`, `stats` and `prune` sweep too; this is for doing it alone.
+    ///
+    /// ```
+    /// # use checkpointer_store_fs::FsStore;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let report = FsStore::new(dir.path()).sweep().unwrap();
+    /// assert_eq!(report.temp_files + report.lock_files, 0);
+    /// ```
+    pub fn sweep(&self) -> Result<SweepReport, CheckpointError> {
+        Ok(self.walk(&Scope::All, false)?.1)
+    }
+
+    /// Walks the directories of `scope`, sweeping leftovers, and when `collect` lists the
+    /// entries (reading only their headers).
+    fn walk(&self, scope: &Scope, collect: bool) -> Result<(Vec<EntryInfo>, SweepReport), FsError> {
+        const OP: &str = "list";
+        let rel_dir = scope.relative_dir();
+        let mut out = Vec::new();
+        let mut swept = SweepReport::default();
+        if !self.check_dirs(OP, &rel_dir, false)? {
+            return Ok((out, swept));
+        }
+        let now = SystemTime::now();
+        let mut stack = vec![(self.root.join(&rel_dir), rel_dir)];
+        while let Some((dir, rel)) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // Removed while walking (a concurrent cleanup): nothing to list there.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(OP, "read directory", &dir)(e)),
+            };
+            for item in entries {
+                let item = item.map_err(io_err(OP, "read directory", &dir))?;
+                let Ok(name) = item.file_name().into_string() else {
+                    continue;
+                };
+                // `file_type` does not follow links: links are neither walked nor listed.
+                let Ok(kind) = item.file_type() else { continue };
+                if kind.is_file() {
+                    if let Some(what) = sweep::classify(&name) {
+                        swept.add(sweep::sweep_one(&item.path(), what, now));
+                        continue;
+                    }
+                }
+                // Sanitized names never start with a dot, but keys are parsed, not assumed:
+                // anything that is not a 62-hex-digit file two levels below an identity fails
+                // `Key::parse_relative_path`.
+                let child_rel = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                if kind.is_dir() {
+                    stack.push((item.path(), child_rel));
+                    continue;
+                }
+                if !collect || !kind.is_file() {
+                    continue;
+                }
+                let Some(key) = Key::parse_relative_path(&child_rel) else {
+                    continue;
+                };
+                if !scope.contains(&key) {
+                    continue;
+                }
+                let path = item.path();
+                let mut file = match open_entry(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err(OP, "open", &path)(e)),
+                };
+                let meta = file.metadata().map_err(io_err(OP, "inspect", &path))?;
+                // A file that cannot be read is still listed, so cleanup can reach it.
+                let created = read_header(&mut file, meta.len())
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|m| m.created);
+                out.push(EntryInfo {
+                    key,
+                    size: meta.len(),
+                    created,
+                    accessed: meta.modified().ok(),
+                });
+            }
+        }
+        Ok((out, swept))
+    }
+
+    /// Takes the lock of `key` (see the crate documentation).
+    async fn lock_key(&self, key: &Key) -> Result<KeyLock, FsError> {
+        const OP: &str = "lock";
+        let rel = key.relative_path();
+        let (rel_dir, name) = split_rel(&rel);
+        let dir = self.root.join(rel_dir);
+        let path = dir.join(format!(".{name}.lock"));
+        let private = self.private(OP)?;
+        for _ in 0..RETRIES {
+            self.check_dirs(OP, rel_dir, true)?;
+            let file = match lock::open(&path, true, private) {
+                Ok(f) => f,
+                // The directory was removed since it was checked: make it again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    self.forget_dir(rel_dir);
+                    continue;
+                }
+                Err(e) => return Err(io_err(OP, "open", &path)(e)),
+            };
+            let file = match lock::try_lock(&file).map_err(io_err(OP, "lock", &path))? {
+                Some(()) => file,
+                None => lock::wait(file)
+                    .await
+                    .map_err(io_err(OP, "wait for the lock", &path))?,
+            };
+            // The previous holder removed the file on release, or a sweep did: whoever
+            // holds the file now at the path is the owner, so start over with that one.
+            if lock::still_at(&file, &path).map_err(io_err(OP, "inspect", &path))? {
+                return Ok(KeyLock::new(lock::held(file, path)));
+            }
+        }
+        Err(io_err(OP, "lock", &path)(io::Error::other(
+            "the lock file kept being replaced",
+        )))
+    }
+
+    /// Writes an entry file atomically; starts over when a concurrent delete removed its
+    /// directory meanwhile.
+    fn store_file(&self, key: &Key, entry: &Entry) -> Result<(), FsError> {
+        const OP: &str = "store";
+        let rel = key.relative_path();
+        let (rel_dir, name) = split_rel(&rel);
+        let dir = self.root.join(rel_dir);
+        self.private(OP)?;
+        let mut attempt = 0;
+        let tmp = loop {
+            self.check_dirs(OP, rel_dir, true)?;
+            match self.write_temp(OP, &dir, name, entry) {
+                Ok(tmp) => break tmp,
+                Err(FsError::Io { source, .. })
+                    if source.kind() == io::ErrorKind::NotFound && attempt < RETRIES =>
+                {
+                    attempt += 1;
+                    self.forget_dir(rel_dir);
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let path = dir.join(name);
+        // rename replaces the entry atomically, and replaces a link rather than following it.
+        if let Err(e) = fs::rename(&tmp, &path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io_err(OP, "rename into", &path)(e));
+        }
+        sync_dir(&dir).map_err(io_err(OP, "sync", &dir))
+    }
+
+    /// Loads an entry file. Only a missing file is `None`; a file that is there but cannot be
+    /// read or is not an entry loads as [`damaged`].
+    fn load_file(&self, key: &Key) -> Result<Option<Entry>, FsError> {
+        const OP: &str = "load";
+        let rel = key.relative_path();
+        if !self.check_dirs(OP, split_rel(&rel).0, false)? {
+            return Ok(None);
+        }
+        let path = self.root.join(&rel);
+        let unusable = |why: &dyn std::fmt::Display, created: SystemTime| {
+            tracing::warn!(target: "checkpointer", path = %path.display(), "unusable cache entry: {why}");
+            Ok(Some(damaged(created)))
+        };
+        let mut file = match open_entry(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return unusable(&e, SystemTime::now()),
+        };
+        let meta = match file.metadata() {
+            Ok(m) => m,
+            Err(e) => return unusable(&e, SystemTime::now()),
+        };
+        let entry = match read_entry(&mut file, meta.len()) {
+            Ok(Ok(entry)) => entry,
+            Ok(Err(e)) => return unusable(&e, modified(&meta)),
+            Err(e) => return unusable(&e, modified(&meta)),
+        };
+        let now = SystemTime::now();
+        if now.duration_since(modified(&meta)).unwrap_or_default() > TOUCH_AFTER {
+            // Records the use for LRU pruning. Needs ownership of the file; in a cache shared
+            // between users this may fail, and then the entry just looks older than it is.
+            let _ = file.set_modified(now);
+        }
+        Ok(Some(entry))
+    }
+
+    /// Removes an entry file, then its directory and its identity's directory if that left
+    /// them empty.
+    fn delete_file(&self, key: &Key) -> Result<bool, FsError> {
+        const OP: &str = "delete";
+        let rel = key.relative_path();
+        let (rel_dir, _) = split_rel(&rel);
+        if !self.check_dirs(OP, rel_dir, false)? {
+            return Ok(false);
+        }
+        let path = self.root.join(&rel);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_err(OP, "remove", &path)(e)),
+        }
+        // `remove_dir` fails on a non-empty directory, which is the common case and fine.
+        // Writers whose directory vanishes this way make it again (see `store_file`).
+        let mut dir = rel_dir;
+        for _ in 0..2 {
+            if fs::remove_dir(self.root.join(dir)).is_err() {
+                break;
+            }
+            self.forget_dir(dir);
+            dir = split_rel(dir).0;
+        }
+        Ok(true)
+    }
+}
+
 #[async_trait]
 impl Storage for FsStore {
     fn name(&self) -> &str {
@@ -453,63 +721,17 @@ impl Storage for FsStore {
     }
 
     async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
-        const OP: &str = "store";
-        let rel = key.relative_path();
-        let (rel_dir, name) = rel.rsplit_once('/').unwrap_or(("", &rel));
-        let dir = self.root.join(rel_dir);
-        self.private(OP)?;
-        self.check_dirs(OP, rel_dir, true)?;
-        let tmp = match self.write_temp(OP, &dir, name, &entry) {
-            Ok(tmp) => tmp,
-            // The directory went away since it was checked (a cleanup removed it): again.
-            Err(FsError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                self.forget_dir(rel_dir);
-                self.check_dirs(OP, rel_dir, true)?;
-                self.write_temp(OP, &dir, name, &entry)?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let path = dir.join(name);
-        // rename replaces the entry atomically, and replaces a link rather than following it.
-        if let Err(e) = fs::rename(&tmp, &path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err(OP, "rename into", &path)(e).into());
-        }
-        sync_dir(&dir).map_err(io_err(OP, "sync", &dir))?;
-        Ok(())
+        Ok(self.store_file(key, &entry)?)
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
-        const OP: &str = "load";
-        let rel = key.relative_path();
-        let rel_dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-        if !self.check_dirs(OP, rel_dir, false)? {
-            return Ok(None);
-        }
-        let path = self.root.join(&rel);
-        let mut file = match open_entry(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(OP, "open", &path)(e).into()),
-        };
-        let meta = file.metadata().map_err(io_err(OP, "inspect", &path))?;
-        let mut buf = Vec::with_capacity(meta.len() as usize);
-        file.read_to_end(&mut buf)
-            .map_err(io_err(OP, "read", &path))?;
-        match Entry::from_envelope(Bytes::from(buf)) {
-            Ok(entry) => Ok(Some(entry)),
-            Err(e) => {
-                tracing::warn!(target: "checkpointer", path = %path.display(), "damaged cache entry: {e}");
-                Ok(Some(damaged(modified(&meta))))
-            }
-        }
+        Ok(self.load_file(key)?)
     }
 
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
         const OP: &str = "stat";
         let rel = key.relative_path();
-        let rel_dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-        if !self.check_dirs(OP, rel_dir, false)? {
+        if !self.check_dirs(OP, split_rel(&rel).0, false)? {
             return Ok(None);
         }
         let path = self.root.join(&rel);
@@ -529,82 +751,14 @@ impl Storage for FsStore {
     }
 
     async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
-        const OP: &str = "delete";
-        let rel = key.relative_path();
-        let rel_dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-        if !self.check_dirs(OP, rel_dir, false)? {
-            return Ok(false);
-        }
-        let path = self.root.join(&rel);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_err(OP, "remove", &path)(e).into()),
-        }
+        Ok(self.delete_file(key)?)
     }
 
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
-        const OP: &str = "list";
-        let rel_dir = scope.relative_dir();
-        if !self.check_dirs(OP, &rel_dir, false)? {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        let mut stack = vec![(self.root.join(&rel_dir), rel_dir)];
-        while let Some((dir, rel)) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                // Removed while walking (a concurrent cleanup): nothing to list there.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err(OP, "read directory", &dir)(e).into()),
-            };
-            for item in entries {
-                let item = item.map_err(io_err(OP, "read directory", &dir))?;
-                let Ok(name) = item.file_name().into_string() else {
-                    continue;
-                };
-                // No skipping of dot names here: sanitized names may start with a dot. Temporary
-                // files (`.<rest>.tmp.…`) fail `Key::parse_relative_path` below, as does
-                // anything else that is not a 62-hex-digit file two levels below an identity.
-                let child_rel = if rel.is_empty() {
-                    name
-                } else {
-                    format!("{rel}/{name}")
-                };
-                // `file_type` does not follow links: links are neither walked nor listed.
-                let Ok(kind) = item.file_type() else { continue };
-                if kind.is_dir() {
-                    stack.push((item.path(), child_rel));
-                    continue;
-                }
-                if !kind.is_file() {
-                    continue;
-                }
-                let Some(key) = Key::parse_relative_path(&child_rel) else {
-                    continue;
-                };
-                if !scope.contains(&key) {
-                    continue;
-                }
-                let path = item.path();
-                let mut file = match open_entry(&path) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_err(OP, "open", &path)(e).into()),
-                };
-                let meta = file.metadata().map_err(io_err(OP, "inspect", &path))?;
-                let created = read_header(&mut file, meta.len())
-                    .map_err(io_err(OP, "read", &path))?
-                    .ok()
-                    .map(|m| m.created);
-                out.push(EntryInfo {
-                    key,
-                    size: meta.len(),
-                    created,
-                    accessed: meta.accessed().ok(),
-                });
-            }
-        }
-        Ok(out)
+        Ok(self.walk(scope, true)?.0)
+    }
+
+    async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
+        Ok(Some(self.lock_key(key).await?))
     }
 }

@@ -1,0 +1,296 @@
+//! Key locks: mutual exclusion (also against lock files removed under waiters), waiting off
+//! the executor's thread, abandoned waits, and leftovers swept.
+
+use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, KeyLock, Storage};
+use checkpointer_store_fs::FsStore;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+fn key(n: u32) -> Key {
+    Key {
+        function: Arc::new(FnPath::from_module_path("tests::lock", "f")),
+        identity: Digest::of_bytes(b"code"),
+        call: Digest::of_bytes(&n.to_le_bytes()),
+    }
+}
+
+fn lock(store: &FsStore, k: &Key) -> KeyLock {
+    block_on(store.lock(k))
+        .unwrap()
+        .expect("the fs store locks")
+}
+
+fn lock_file(store: &FsStore, k: &Key) -> PathBuf {
+    let p = store.path_of(k);
+    let name = p.file_name().unwrap().to_str().unwrap().to_string();
+    p.with_file_name(format!(".{name}.lock"))
+}
+
+/// Runs `f` on a thread and fails the test if it does not finish in time (a deadlock must
+/// fail, not hang the suite).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("did not finish in time")
+}
+
+#[test]
+fn a_second_taker_waits_until_the_first_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::new(dir.path()));
+    let k = key(0);
+    let first = lock(&store, &k);
+    assert!(lock_file(&store, &k).exists());
+    let got = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let (store, k, got) = (store.clone(), k.clone(), got.clone());
+        std::thread::spawn(move || {
+            let l = lock(&store, &k);
+            got.store(true, Ordering::SeqCst);
+            l
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!got.load(Ordering::SeqCst), "took a held lock");
+    drop(first);
+    let second = within(10, move || waiter.join().unwrap());
+    assert!(got.load(Ordering::SeqCst));
+    drop(second);
+    // Released locks leave nothing behind.
+    assert!(!lock_file(&store, &k).exists());
+    // Other keys never wait on each other.
+    let _a = lock(&store, &key(1));
+    let _b = lock(&store, &key(2));
+}
+
+#[test]
+fn waiting_does_not_block_the_executor_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::new(dir.path()));
+    let k = key(0);
+    let held = lock(&store, &k);
+    let done = within(20, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let waiter = {
+                let (store, k) = (store.clone(), k.clone());
+                tokio::spawn(async move { store.lock(&k).await.unwrap().unwrap() })
+            };
+            // The one executor thread keeps running other tasks while the waiter waits.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(!waiter.is_finished());
+            drop(held);
+            let l = tokio::time::timeout(Duration::from_secs(10), waiter)
+                .await
+                .expect("woken after release")
+                .unwrap();
+            drop(l);
+            true
+        })
+    });
+    assert!(done);
+}
+
+#[test]
+fn an_abandoned_wait_leaves_the_lock_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::new(dir.path()));
+    let k = key(0);
+    let held = lock(&store, &k);
+    let s = store.clone();
+    let k2 = k.clone();
+    within(20, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let timed_out = tokio::time::timeout(Duration::from_millis(100), s.lock(&k2)).await;
+            assert!(timed_out.is_err(), "got a held lock");
+        });
+    });
+    drop(held);
+    // The helper thread of the abandoned wait may take the lock for a moment, never keep it.
+    let again = within(10, move || lock(&store, &k));
+    drop(again);
+}
+
+#[test]
+fn mutual_exclusion_holds_while_lock_files_are_removed_and_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let k = key(7);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let entered = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sweeper = {
+        let (root, stop) = (root.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let store = FsStore::new(root);
+            while !stop.load(Ordering::SeqCst) {
+                store.sweep().unwrap();
+            }
+        })
+    };
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let (root, k, inside, entered) =
+                (root.clone(), k.clone(), inside.clone(), entered.clone());
+            std::thread::spawn(move || {
+                // One store per thread, as separate processes would have.
+                let store = FsStore::new(root);
+                for _ in 0..40 {
+                    let l = lock(&store, &k);
+                    assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                    entered.fetch_add(1, Ordering::SeqCst);
+                    std::thread::yield_now();
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    drop(l);
+                }
+            })
+        })
+        .collect();
+    within(120, move || {
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+    stop.store(true, Ordering::SeqCst);
+    sweeper.join().unwrap();
+    assert_eq!(entered.load(Ordering::SeqCst), 240);
+}
+
+#[test]
+fn a_lock_file_left_by_a_dead_holder_is_taken_and_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let k = key(0);
+    // What a killed holder leaves: the file, no lock (the kernel dropped it).
+    drop(lock(&store, &k));
+    let path = lock_file(&store, &k);
+    std::fs::write(&path, b"").unwrap();
+    drop(lock(&store, &k));
+    assert!(!path.exists());
+
+    std::fs::write(&path, b"").unwrap();
+    let held = lock(&store, &k);
+    assert_eq!(store.sweep().unwrap().lock_files, 0, "swept a held lock");
+    assert!(path.exists());
+    drop(held);
+    std::fs::write(&path, b"").unwrap();
+    assert_eq!(store.sweep().unwrap().lock_files, 1);
+    assert!(!path.exists());
+}
+
+fn set_mtime(path: &Path, ago: Duration) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - ago).unwrap();
+}
+
+#[test]
+fn temporary_files_of_dead_writers_are_swept_by_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let k = key(0);
+    block_on(store.store(&k, Entry::new(Codec::Cbor, Bytes::from_static(b"x")))).unwrap();
+    let entry = store.path_of(&k);
+    let name = entry.file_name().unwrap().to_str().unwrap().to_string();
+    let tmp = |pid: u32, n: u8| entry.with_file_name(format!(".{name}.tmp.{pid}.{n:016x}"));
+    let dead = 999_999_999;
+    let me = std::process::id();
+    let minute = Duration::from_secs(61);
+    let cases = [
+        (tmp(dead, 1), minute, true),                      // dead writer, idle
+        (tmp(dead, 2), Duration::ZERO, false),             // dead pid, but just written
+        (tmp(me, 3), minute, false),                       // a live writer
+        (tmp(me, 4), Duration::from_secs(2 * 3600), true), // idle for hours: gone anyway
+    ];
+    for (p, ago, _) in &cases {
+        std::fs::write(p, b"partial").unwrap();
+        set_mtime(p, *ago);
+    }
+    let listed = block_on(store.list(&checkpointer_core::Scope::All)).unwrap();
+    assert_eq!(listed.len(), 1);
+    for (p, _, swept) in &cases {
+        assert_eq!(!p.exists(), *swept, "{}", p.display());
+    }
+    assert!(entry.exists());
+}
+
+#[test]
+fn hits_record_their_use_at_most_hourly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let k = key(0);
+    block_on(store.store(&k, Entry::new(Codec::Cbor, Bytes::from_static(b"x")))).unwrap();
+    let path = store.path_of(&k);
+    let mtime = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let accessed = || {
+        block_on(store.list(&checkpointer_core::Scope::All)).unwrap()[0]
+            .accessed
+            .unwrap()
+    };
+
+    set_mtime(&path, Duration::from_secs(1800));
+    let before = mtime(&path);
+    block_on(store.load(&k)).unwrap().unwrap();
+    assert_eq!(mtime(&path), before, "a recent use is not rewritten");
+    assert_eq!(accessed(), before);
+
+    set_mtime(&path, Duration::from_secs(2 * 3600));
+    let t0 = SystemTime::now() - Duration::from_secs(1);
+    block_on(store.load(&k)).unwrap().unwrap();
+    assert!(mtime(&path) >= t0, "an old use is advanced");
+    assert!(accessed() >= t0);
+    // Listing and dating are not uses.
+    set_mtime(&path, Duration::from_secs(2 * 3600));
+    let old = mtime(&path);
+    block_on(store.list(&checkpointer_core::Scope::All)).unwrap();
+    block_on(store.checkpoint_date(&k)).unwrap();
+    assert_eq!(mtime(&path), old);
+}
+
+#[test]
+fn deleting_the_last_entry_removes_its_directories_and_storing_brings_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let k = key(0);
+    let e = Entry::new(Codec::Cbor, Bytes::from_static(b"x"));
+    block_on(store.store(&k, e.clone())).unwrap();
+    let identity_dir = store
+        .path_of(&k)
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    assert!(block_on(store.delete(&k)).unwrap());
+    assert!(!identity_dir.exists());
+    // This store remembered the directory as checked: it must notice and make it again,
+    // for storing and for locking alike.
+    drop(lock(&store, &k));
+    block_on(store.store(&k, e.clone())).unwrap();
+    assert!(block_on(store.delete(&k)).unwrap());
+    block_on(store.store(&k, e)).unwrap();
+    assert!(block_on(store.load(&k)).unwrap().is_some());
+}
+
+#[test]
+fn a_taker_for_a_removed_directory_recreates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::new(dir.path());
+    let k = key(0);
+    drop(lock(&store, &k));
+    std::fs::remove_dir_all(dir.path().join("tests")).unwrap();
+    let t = Instant::now();
+    drop(lock(&store, &k));
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
