@@ -70,7 +70,14 @@ fn free_function_companions() {
     let handle = square::handle();
     assert_eq!(handle.identity().to_hex().len(), 64);
     assert_eq!(handle.path().to_string(), "macro_companions::square");
-    assert!(handle.identity_items().iter().any(|(item, _)| item.ends_with("square")), "{:?}", handle.identity_items());
+    assert!(
+        handle
+            .identity_items()
+            .iter()
+            .any(|(item, _)| item.ends_with("square")),
+        "{:?}",
+        handle.identity_items()
+    );
 
     square::reinit();
     assert_eq!(square(3), 9, "reinit keeps the entries");
@@ -249,7 +256,7 @@ fn option_caches_none() {
     assert_eq!(find::get(&[1, 2, 3], 9).unwrap(), None);
     assert_eq!(find(&[1, 2, 3], 2), Some(1));
     assert_eq!(
-        find(&vec![1, 2, 3], 2),
+        find(&Vec::from([1, 2, 3]), 2),
         Some(1),
         "a slice hashes its elements, whatever owns them"
     );
@@ -606,5 +613,8 @@ fn inside_a_function_body() {
     assert_eq!(LOCAL_RUNS.get(), 1);
     assert_eq!(local::get(1).unwrap(), 2);
     assert_eq!(local::uncached(1), 2);
-    assert_eq!(local::handle().path().to_string(), "macro_companions::local");
+    assert_eq!(
+        local::handle().path().to_string(),
+        "macro_companions::local"
+    );
 }

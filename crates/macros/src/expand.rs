@@ -742,7 +742,13 @@ fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], handle: &TokenStrea
         } else {
             call.clone()
         };
-        quote_spanned!(w.span()=> if !(#w) { return #run; })
+        quote! {
+            // Bound first, so lints on the expression see it as written.
+            let __checkpointer_when: bool = #w;
+            if !__checkpointer_when {
+                return #run;
+            }
+        }
     });
     let hash = f.hash_block(opts, handle);
     let closure = f.compute_closure();

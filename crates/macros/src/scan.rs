@@ -101,11 +101,7 @@ pub fn uses_self_type(tokens: TokenStream, in_body: bool) -> bool {
                     }
                 }
             }
-            TokenTree::Group(g) => {
-                if uses_self_type(g.stream(), in_body) {
-                    return true;
-                }
-            }
+            TokenTree::Group(g) if uses_self_type(g.stream(), in_body) => return true,
             _ => {}
         }
     }
