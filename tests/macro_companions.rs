@@ -618,3 +618,54 @@ fn inside_a_function_body() {
         "macro_companions::local"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Async methods, boxed receivers and generic impls.
+
+#[derive(ObjectHash)]
+struct Boxed<T> {
+    items: Vec<T>,
+}
+
+static SUM_RUNS: Runs = Runs::new();
+
+impl<T: ObjectHash + Copy + Into<u64>> Boxed<T> {
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    async fn sum(&self) -> u64 {
+        SUM_RUNS.hit();
+        self.items.iter().map(|x| (*x).into()).sum()
+    }
+
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    fn count(self: Box<Self>) -> usize {
+        self.items.len()
+    }
+}
+
+#[tokio::test]
+async fn async_methods_and_generic_impls() {
+    let a = Boxed {
+        items: vec![1u8, 2],
+    };
+    let b = Boxed {
+        items: vec![1u16, 2],
+    };
+    assert_eq!(a.sum().await, 3);
+    assert_eq!(a.sum().await, 3);
+    assert_eq!(SUM_RUNS.get(), 1);
+    assert!(a.sum_exists().await.unwrap());
+    assert!(
+        !b.sum_exists().await.unwrap(),
+        "another instantiation is another key"
+    );
+    assert_eq!(b.sum().await, 3);
+    assert_eq!(SUM_RUNS.get(), 2);
+    assert_eq!(a.sum_get().await.unwrap(), 3);
+    assert_eq!(
+        Boxed::<u8>::sum_handle().path().to_string(),
+        "macro_companions::Boxed.sum"
+    );
+
+    assert_eq!(Box::new(Boxed { items: vec![1u8] }).count(), 1);
+    assert!(Boxed { items: vec![1u8] }.count_exists().unwrap());
+}
