@@ -1,0 +1,233 @@
+//! Code-aware invalidation, end to end: a scratch workspace (the binary `app` using the
+//! facade by path, with several modules, and the library `mylib`, a second member) is
+//! copied from `tests/scratch/` to a temporary directory, built and run with cargo, edited,
+//! rebuilt and rerun. After every edit the suite checks which cached functions ran, that the
+//! cached output equals the output of the same build with `CHECKPOINTER_DISABLE=1`, and that
+//! a second run remembers everything.
+//!
+//! The scratch builds share one target directory under this repository's target directory
+//! (`target/scratch-code-change`), so the dependencies are compiled once and CI's target
+//! cache keeps them. Edits are applied in sequence to one workspace to keep the whole suite
+//! within a few minutes on two cores.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every cached function of the scratch binary.
+const ALL: &[&str] = &[
+    "layout",
+    "two_down",
+    "uses_config",
+    "method_value",
+    "generic_trait",
+    "with_macro",
+    "from_lib",
+    "returns_struct",
+    "pinned",
+    "captured",
+    "env_watch",
+    "files_watch",
+];
+
+struct Scratch {
+    _tmp: tempfile::TempDir,
+    ws: PathBuf,
+    cache: PathBuf,
+    target: PathBuf,
+    env: BTreeMap<&'static str, String>,
+}
+
+/// What one run of the binary printed.
+struct Run {
+    ran: BTreeSet<String>,
+    out: Vec<String>,
+    items: Vec<String>,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let ws = tmp.path().join("ws");
+        copy_dir(&repo.join("tests/scratch"), &ws);
+        let repo_path = repo.display().to_string().replace('\\', "/");
+        write(
+            &ws.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"app\", \"mylib\"]\nresolver = \"2\"\n\n[profile.dev]\ndebug = false\n",
+        );
+        write(
+            &ws.join("app/Cargo.toml"),
+            &format!(
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ncheckpointer = {{ path = \"{repo_path}\" }}\nmylib = {{ path = \"../mylib\" }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n"
+            ),
+        );
+        write(&ws.join("mylib/Cargo.toml"), "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n");
+        // The repository's lock file: every version is already resolved and downloaded.
+        std::fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock")).expect("copy Cargo.lock");
+        write(&ws.join("data.txt"), "first contents\n");
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("scratch-code-change");
+        let cache = tmp.path().join("cache");
+        let mut env = BTreeMap::new();
+        env.insert("APP_MODE", "alpha".to_string());
+        env.insert("APP_THRESHOLD", "1".to_string());
+        Scratch { _tmp: tmp, ws, cache, target, env }
+    }
+
+    /// Replaces `from` by `to` in `file` (which must contain `from` exactly once).
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.ws.join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(text.matches(from).count(), 1, "{file} should contain {from:?} once:\n{text}");
+        write(&path, &text.replacen(from, to, 1));
+    }
+
+    fn build(&self) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--offline", "--quiet", "-p", "app"]).current_dir(&self.ws).env("CARGO_TARGET_DIR", &self.target);
+        clean_env(&mut cmd);
+        let out = cmd.output().expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "scratch build failed\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn run(&self, disabled: bool) -> Run {
+        let mut cmd = Command::new(self.target.join("debug").join(format!("app{}", std::env::consts::EXE_SUFFIX)));
+        cmd.current_dir(&self.ws).env("CHECKPOINTER_DIR", &self.cache).env("NO_COLOR", "1").env("CHECKPOINTER_VERBOSITY", "0");
+        cmd.env_remove("CHECKPOINTER_STORAGE").env_remove("CHECKPOINTER_DISABLE");
+        if disabled {
+            cmd.env("CHECKPOINTER_DISABLE", "1");
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run the scratch binary");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "scratch binary failed\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let ran = stdout.lines().filter_map(|l| l.strip_prefix("RAN ")).map(String::from).collect();
+        let lines = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).map(String::from).collect();
+        Run { ran, out: lines("OUT "), items: lines("ITEM ") }
+    }
+
+    /// Builds, runs, and checks that exactly `expect_ran` computed, that the output equals
+    /// an uncached run's, and that a second run computes nothing.
+    fn step(&self, what: &str, expect_ran: &[&str]) -> Run {
+        self.build();
+        let cached = self.run(false);
+        let expected: BTreeSet<String> = expect_ran.iter().map(|s| s.to_string()).collect();
+        assert_eq!(cached.ran, expected, "{what}: these functions computed");
+        let fresh = self.run(true);
+        assert_eq!(fresh.ran.len(), ALL.len(), "{what}: CHECKPOINTER_DISABLE=1 runs every body");
+        assert_eq!(cached.out, fresh.out, "{what}: cached output differs from an uncached run");
+        let again = self.run(false);
+        assert!(again.ran.is_empty(), "{what}: the second run computed {:?}", again.ran);
+        assert_eq!(again.out, fresh.out, "{what}: the second run's output");
+        cached
+    }
+}
+
+/// Leaves out what the outer cargo set for this test process (its jobserver, its
+/// package's variables), so the inner build is a plain one.
+fn clean_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k == "CARGO_MAKEFLAGS" || k == "MAKEFLAGS" || k == "MFLAGS" || k.starts_with("CARGO_PKG_") || k == "CARGO_MANIFEST_DIR" || k == "CARGO_CRATE_NAME" || k == "CARGO_PRIMARY_PACKAGE" {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn edits_invalidate_exactly_the_functions_that_depend_on_them() {
+    let mut s = Scratch::new();
+
+    let first = s.step("first build", ALL);
+    // `identity_items()` explains the identity: the function, then its dependencies.
+    let items = first.items.join("\n");
+    for item in ["app::two_down", "app::calc::first", "app::calc::deep::second"] {
+        assert!(first.items.iter().any(|l| l.split(' ').nth(2) == Some(item)), "{item} missing from\n{items}");
+    }
+    assert!(!items.contains("sibling"), "an unused function is not a dependency:\n{items}");
+    s.step("nothing changed", &[]);
+
+    // Layout, comments and doc comments do not count.
+    s.edit("app/src/main.rs", "/// Reformatted, commented and documented by the suite: never recomputed.", "/// Documented differently.\n/// Twice.");
+    s.edit("app/src/main.rs", "    println!(\"RAN layout\");", "    //! An inner doc comment.\n    println!(\"RAN layout\");");
+    s.edit("app/src/main.rs", "    let y = x + 1;\n    y * 2", "    let y =\n        x + 1; // a comment\n    /* a block comment */ y*2");
+    s.edit("app/src/main.rs", "fn layout(x: u64) -> u64 {", "fn layout(\n    x: u64,\n) -> u64 {");
+    s.step("reformatting, a comment, a doc comment inside and on the function", &[]);
+
+    // Moving an item within its file, and editing unrelated code in the binary and the library.
+    s.edit("app/src/calc/deep.rs", "pub fn second(x: u64) -> u64 {\n    x * 10\n}\n", "");
+    s.edit("app/src/calc/deep.rs", "    3\n}\n", "    3\n}\n\npub fn second(x: u64) -> u64 {\n    x * 10\n}\n");
+    s.edit("app/src/main.rs", "fn unrelated() -> u64 {\n    42", "fn unrelated() -> u64 {\n    43");
+    s.edit("app/src/calc/deep.rs", "    3\n}", "    4\n}");
+    s.edit("mylib/src/lib.rs", "pub fn unused_in_app() -> u64 {\n    1", "pub fn unused_in_app() -> u64 {\n    2");
+    s.step("an item moved within its file, unrelated functions edited", &[]);
+
+    s.edit("app/src/calc/deep.rs", "x * 10", "x * 11");
+    s.step("a helper two calls down, in another module", &["two_down"]);
+
+    s.edit("app/src/config.rs", "pub const LIMIT: u64 = 10;", "pub const LIMIT: u64 = 20;");
+    s.step("a const in another module", &["uses_config"]);
+
+    s.edit("app/src/config.rs", "pub static START: &str = \"abc\";", "pub static START: &str = \"abcd\";");
+    s.step("a static initializer in another module", &["uses_config"]);
+
+    s.edit("app/src/counter.rs", "self.n + 1", "self.n + 2");
+    s.step("a method called through a value", &["method_value"]);
+
+    s.edit("app/src/shapes.rs", "self.side * self.side", "self.side * self.side + 1.0");
+    s.step("a trait impl reached through a generic", &["generic_trait"]);
+
+    s.edit("app/src/macros.rs", "$e * 3", "$e * 3 + 1");
+    s.step("a macro_rules! used", &["with_macro"]);
+
+    s.edit("mylib/src/lib.rs", "    pub fn factor() -> u64 {\n        4", "    pub fn factor() -> u64 {\n        5");
+    s.step("a helper in the workspace library", &["from_lib"]);
+
+    // A new field whose serde default would let an old entry decode "successfully" with the
+    // wrong value: the identity changes, so the old entry is never read into the new type.
+    s.edit("app/src/types.rs", "    pub total: u64,\n}", "    pub total: u64,\n    #[serde(default)]\n    pub extra: u64,\n}");
+    s.edit("app/src/types.rs", "Report { total: n * 2 }", "Report { total: n * 2, extra: 7 }");
+    let after = s.step("a struct in the return type gains a field", &["returns_struct"]);
+    assert!(after.out.iter().any(|l| l.contains("extra: 7")), "{:?}", after.out);
+
+    // fn_hash_from: body edits are remembered until the declared value changes. (The edit
+    // keeps the result, so the cached output still equals the uncached one.)
+    s.edit("app/src/main.rs", "    x + 100\n", "    let base = 100;\n    x + base\n");
+    s.step("fn_hash_from = \"v1\" with an edited body", &[]);
+    s.edit("app/src/main.rs", "fn_hash_from = \"v1\"", "fn_hash_from = \"v2\"");
+    s.step("fn_hash_from changed to \"v2\"", &["pinned"]);
+
+    // Runtime inputs: a captured static's value, a watched env var, a watched file.
+    s.env.insert("APP_THRESHOLD", "2".into());
+    s.step("a captured static's value", &["captured"]);
+    s.env.insert("APP_MODE", "beta".into());
+    s.step("a watched environment variable", &["env_watch"]);
+    write(&s.ws.join("data.txt"), "second, longer contents\n");
+    s.step("a watched file's contents", &["files_watch"]);
+}
