@@ -1,0 +1,90 @@
+//! Helpers for the fs store's process tests: children started without waiting (so they can
+//! run at once, or be killed), a file barrier, and a wait with a deadline.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The variable `tests/common` uses to tell a child which test it runs.
+const CHILD: &str = "CHECKPOINTER_TEST_CHILD";
+
+/// The command running test `test` of this binary as a child with the cache in `dir`.
+pub fn child_command(test: &str, dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .env("CHECKPOINTER_DIR", dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CHECKPOINTER_DISABLE")
+        .env_remove("CHECKPOINTER_STORAGE")
+        .env_remove("CHECKPOINTER_VERBOSITY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Starts a child with its output captured.
+pub fn spawn(test: &str, dir: &Path, env: &[(&str, &str)]) -> Child {
+    child_command(test, dir, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child test process")
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test past that.
+pub fn finish(mut child: Child, limit: Duration) -> super::common::Child {
+    let start = Instant::now();
+    while child.try_wait().expect("wait for child").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collect child output");
+            panic!(
+                "child still running after {limit:?}\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+        .wait_with_output()
+        .expect("collect child output")
+        .into()
+}
+
+/// Waits until `cond` holds, failing the test after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How many files are in `dir` (0 if it does not exist).
+pub fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|rd| rd.count()).unwrap_or(0)
+}
+
+/// Every file below `dir`, dot-files included, without following links.
+pub fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
