@@ -47,14 +47,19 @@ impl From<Output> for Child {
 }
 
 impl Child {
-    /// How many times the child printed `marker` on a line of its own.
+    /// How many times the child printed `marker` on a line of its own. (The harness may
+    /// print `test name ... ` on the same line before the first output.)
     pub fn count(&self, marker: &str) -> usize {
-        self.stdout.lines().filter(|l| l.trim() == marker).count()
+        self.stdout.lines().filter(|l| l.rsplit("... ").next().is_some_and(|tail| tail.trim() == marker)).count()
     }
 
     /// Asserts the child succeeded, showing its output otherwise.
     pub fn assert_ok(&self) -> &Self {
-        assert!(self.ok, "child failed\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert!(
+            self.ok,
+            "child failed\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -64,7 +69,9 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {

@@ -45,6 +45,8 @@ pub struct CachedFn {
 
 struct State {
     capture_all: bool,
+    /// The policy from the options, kept even when resolving them failed.
+    on_error: OnError,
     path: Arc<FnPath>,
     identity: Digest,
     once: Option<Digest>,
@@ -101,6 +103,7 @@ impl CachedFn {
         let config = options.resolve(self.open).map_err(|e| e.to_string());
         let state = Arc::new(State {
             capture_all: options.captures_all(),
+            on_error: options.on_error_policy(),
             path: Arc::new(FnPath::from_module_path(self.info.module_path, self.info.name)),
             identity,
             once,
@@ -192,7 +195,7 @@ impl CachedFn {
 
     /// Reports a cache failure by policy. Returns the error when it must be raised.
     fn failed(&self, state: &State, config: Option<&Resolved>, op: &'static str, error: CheckpointError) -> Option<CheckpointError> {
-        let policy = config.map(|c| c.on_error).unwrap_or_default();
+        let policy = config.map_or(state.on_error, |c| c.on_error);
         match policy {
             OnError::Raise => Some(error),
             OnError::Ignore => {
@@ -216,8 +219,9 @@ impl CachedFn {
     }
 
     /// Loads a valid value: present, not expired, checksum good, decodable. A corrupt or
-    /// undecodable entry is a miss with a warning (it is overwritten by the next store).
-    async fn lookup<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key) -> Result<Option<T>, CheckpointError> {
+    /// undecodable entry is a miss (it is overwritten by the next store); it is reported with
+    /// a warning when `announce` is set, so a call warns once, not once per re-check.
+    async fn lookup<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key, announce: bool) -> Result<Option<T>, CheckpointError> {
         let Some(entry) = config.storage.load(key).await? else {
             return Ok(None);
         };
@@ -230,7 +234,8 @@ impl CachedFn {
         match checked.and_then(|()| codec::decode::<T>(&entry)) {
             Ok(v) => Ok(Some(v)),
             Err(e) => {
-                report::warn(config.verbosity >= 1, &state.path, &format!("entry [{}] is unusable, recomputing: {e}", key.call.short(12)));
+                let message = format!("entry [{}] is unusable, recomputing: {e}", key.call.short(12));
+                report::warn(announce && config.verbosity >= 1, &state.path, &message);
                 Ok(None)
             }
         }
@@ -259,7 +264,7 @@ impl CachedFn {
             Err(_) => return f().await,
         };
         let key = self.key(&state, hasher);
-        match self.lookup::<O::Value>(&state, config, &key).await {
+        match self.lookup::<O::Value>(&state, config, &key, true).await {
             Ok(Some(v)) => {
                 report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                 return O::from_value(v);
@@ -279,7 +284,7 @@ impl CachedFn {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
                     wait.await;
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key).await {
+                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key, false).await {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -297,7 +302,7 @@ impl CachedFn {
                         }
                     };
                     // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key).await {
+                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key, false).await {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -346,7 +351,7 @@ impl CachedFn {
     pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(&state, hasher);
-        self.lookup(&state, &config, &key).await?.ok_or_else(|| CheckpointError::NotCached {
+        self.lookup(&state, &config, &key, true).await?.ok_or_else(|| CheckpointError::NotCached {
             function: state.path.to_string(),
             call: key.call.to_hex(),
         })

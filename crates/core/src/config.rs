@@ -219,6 +219,11 @@ impl Checkpointer {
         self.capture
     }
 
+    /// The failure policy (default `Warn`).
+    pub fn on_error_policy(&self) -> OnError {
+        self.on_error.unwrap_or_default()
+    }
+
     /// The identity override, if any.
     pub fn identity_override(&self) -> Option<Digest> {
         self.fn_hash_from
