@@ -7,8 +7,10 @@
 //!
 //! The scratch builds share one target directory under this repository's target directory
 //! (`target/scratch-code-change`), so the dependencies are compiled once and CI's target
-//! cache keeps them. Edits are applied in sequence to one workspace to keep the whole suite
-//! within a few minutes on two cores.
+//! cache keeps them; the workspace itself is rewritten at a fixed place under
+//! `CARGO_TARGET_TMPDIR`, so its crates keep their package ids and the target directory does
+//! not grow from run to run. Edits are applied in sequence to one workspace to keep the
+//! whole suite within a few minutes on two cores.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,7 +51,10 @@ impl Scratch {
     fn new() -> Scratch {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let tmp = tempfile::tempdir().expect("temp dir");
-        let ws = tmp.path().join("ws");
+        let ws = Path::new(env!("CARGO_TARGET_TMPDIR")).join("code-change-ws");
+        if ws.exists() {
+            std::fs::remove_dir_all(&ws).expect("remove the previous scratch workspace");
+        }
         copy_dir(&repo.join("tests/scratch"), &ws);
         let repo_path = repo.display().to_string().replace('\\', "/");
         write(
