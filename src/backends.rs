@@ -41,7 +41,14 @@ fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Checkpoin
             return Err(unavailable("mem"));
         }
         "mmap" => Err(unavailable("mmap")),
-        t if t.starts_with("s3://") => Err(unavailable("s3")),
+        t if t.starts_with("s3://") => {
+            #[cfg(feature = "s3")]
+            return checkpointer_store_s3::S3Store::open(t)
+                .map(|s| Arc::new(s) as Arc<dyn Storage>)
+                .map_err(|e| CheckpointError::Spec { spec: t.to_string(), reason: e.to_string() });
+            #[cfg(not(feature = "s3"))]
+            return Err(unavailable("s3"));
+        }
         _ => Err(CheckpointError::Spec {
             spec: tier.to_string(),
             reason: "expected \"fs\", \"memory\", \"mmap\" or an s3:// URL, or tiers of these joined by commas".to_string(),

@@ -36,6 +36,8 @@ pub use backends::open_tier;
 pub use checkpointer_store_fs::FsStore;
 #[cfg(feature = "mem")]
 pub use checkpointer_store_mem::MemoryStore;
+#[cfg(feature = "s3")]
+pub use checkpointer_store_s3::{S3Options, S3Store};
 
 /// What generated code uses. Not a public API: it changes without notice.
 #[doc(hidden)]
