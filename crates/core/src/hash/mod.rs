@@ -55,15 +55,53 @@ pub trait ObjectHash {
 }
 
 /// The blake3 hasher values write themselves into, with typed framing helpers.
-#[derive(Clone, Default)]
+///
+/// Small inputs (the usual call hash: a few arguments) are buffered inline and hashed in one
+/// shot at the end, so the hasher is cheap to create and move; past [`Hasher::INLINE`] bytes it
+/// switches to a streaming blake3 hasher. The digest is the blake3 of the bytes written either
+/// way.
+#[derive(Clone)]
 pub struct Hasher {
-    inner: blake3::Hasher,
+    buf: [u8; Self::INLINE],
+    len: usize,
+    stream: Option<Box<blake3::Hasher>>,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher { buf: [0; Self::INLINE], len: 0, stream: None }
+    }
 }
 
 impl Hasher {
+    /// Bytes buffered inline before switching to streaming.
+    pub const INLINE: usize = 256;
+
     /// A fresh hasher.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    #[inline]
+    fn update(&mut self, bytes: &[u8]) {
+        if self.stream.is_none() {
+            if self.len + bytes.len() <= Self::INLINE {
+                self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+                self.len += bytes.len();
+                return;
+            }
+            let mut stream = Box::new(blake3::Hasher::new());
+            stream.update(&self.buf[..self.len]);
+            self.stream = Some(stream);
+        }
+        if let Some(stream) = &mut self.stream {
+            if bytes.len() >= PARALLEL_THRESHOLD {
+                stream.update_rayon(bytes);
+            } else {
+                stream.update(bytes);
+            }
+        }
     }
 
     /// Writes a type tag followed by up to 16 bytes of fixed-size content in one update.
@@ -73,7 +111,7 @@ impl Hasher {
         let mut buf = [0u8; 17];
         buf[0] = tag;
         buf[1..=content.len()].copy_from_slice(content);
-        self.inner.update(&buf[..=content.len()]);
+        self.update(&buf[..=content.len()]);
     }
 
     /// Writes a type tag and a length: the header of every variable-length value.
@@ -94,11 +132,7 @@ impl Hasher {
     /// Only for content whose length has already been framed by the caller.
     #[inline]
     pub fn write_raw(&mut self, bytes: &[u8]) {
-        if bytes.len() >= PARALLEL_THRESHOLD {
-            self.inner.update_rayon(bytes);
-        } else {
-            self.inner.update(bytes);
-        }
+        self.update(bytes);
     }
 
     /// Writes a string field name or type name (used by `#[derive(ObjectHash)]`).
@@ -125,6 +159,9 @@ impl Hasher {
 
     /// The digest of everything written.
     pub fn finish(&self) -> Digest {
-        Digest(*self.inner.finalize().as_bytes())
+        match &self.stream {
+            Some(stream) => Digest(*stream.finalize().as_bytes()),
+            None => Digest(*blake3::hash(&self.buf[..self.len]).as_bytes()),
+        }
     }
 }
