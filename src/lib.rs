@@ -32,6 +32,37 @@ pub use checkpointer_macros::checkpoint;
 pub use checkpointer_macros::ObjectHash;
 
 pub use backends::open_tier;
+
+/// The storage a `#[checkpoint]` without options uses: `CHECKPOINTER_STORAGE`, else
+/// `checkpointer.toml`, else the fs store in `CHECKPOINTER_DIR` (default: the user cache
+/// directory + `/checkpoints`).
+pub fn default_storage() -> Result<std::sync::Arc<dyn Storage>, CheckpointError> {
+    Ok(Checkpointer::new().resolve(open_tier)?.storage)
+}
+
+/// Python's `cleanup_all` on the [`default_storage`]: removes every function's entries of
+/// identities other than its newest (`invalidated`) and those past `expiry`. Returns how many.
+///
+/// ```no_run
+/// let removed = checkpointer::cleanup_all(true, None)?;
+/// # Ok::<(), checkpointer::CheckpointError>(())
+/// ```
+pub fn cleanup_all(invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, CheckpointError> {
+    block_on(maintenance::cleanup_all(&*default_storage()?, invalidated, expiry))
+}
+
+/// Prunes the whole [`default_storage`] by age and total size, least recently used first.
+///
+/// ```no_run
+/// use checkpointer::maintenance::PruneRule;
+/// let rule = PruneRule { max_age: None, max_bytes: Some(10 << 30) };
+/// let report = checkpointer::prune(rule)?;
+/// println!("removed {} entries", report.removed.entries);
+/// # Ok::<(), checkpointer::CheckpointError>(())
+/// ```
+pub fn prune(rule: maintenance::PruneRule) -> Result<maintenance::PruneReport, CheckpointError> {
+    block_on(maintenance::prune(&*default_storage()?, &Scope::All, rule))
+}
 #[cfg(feature = "fs")]
 pub use checkpointer_store_fs::FsStore;
 #[cfg(feature = "mem")]

@@ -2,10 +2,12 @@
 //! versions × 10 000 calls, on the fs store. Behaviour only; the timings are in
 //! `benches/maintenance.rs` and BENCHMARKS.md.
 
+mod common;
 #[path = "fs_support/fixture.rs"]
 mod fixture;
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{block_on, FsStore, Scope, Storage};
+use checkpointer::{block_on, checkpoint, FsStore, Scope, Storage};
+use common::{is_child, run_child};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -173,4 +175,46 @@ fn stats_prune_and_cleanup_on_100_000_entries() {
     let cleared = block_on(maintenance::clear(&store, &Scope::All)).unwrap();
     assert_eq!(cleared, stats.total.entries);
     assert!(block_on(store.list(&Scope::All)).unwrap().is_empty());
+}
+
+#[checkpoint]
+fn item(x: u64) -> Vec<u8> {
+    vec![x as u8; 1000]
+}
+
+#[test]
+fn child_prune_helpers() {
+    if !is_child("child_prune_helpers") {
+        return;
+    }
+    for x in 0..10 {
+        item(x);
+    }
+    let h = item::handle();
+    assert_eq!(h.stats().unwrap().current.entries, 10);
+    // About 1 075 bytes an entry: five fit.
+    let r = h
+        .prune(PruneRule {
+            max_age: None,
+            max_bytes: Some(5_500),
+        })
+        .unwrap();
+    println!("\nKEPT={}", r.kept.entries);
+    // The whole-store helpers work on the default storage (here CHECKPOINTER_DIR).
+    assert_eq!(checkpointer::cleanup_all(true, None).unwrap(), 0);
+    let r = checkpointer::prune(PruneRule {
+        max_age: None,
+        max_bytes: Some(0),
+    })
+    .unwrap();
+    println!("\nREMOVED={}", r.removed.entries);
+}
+
+#[test]
+fn per_function_prune_and_default_storage_helpers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_child("child_prune_helpers", dir.path(), &[]);
+    out.assert_ok();
+    assert_eq!(out.count("KEPT=5"), 1, "{}", out.stdout);
+    assert_eq!(out.count("REMOVED=5"), 1, "{}", out.stdout);
 }

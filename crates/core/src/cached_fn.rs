@@ -398,6 +398,13 @@ impl CachedFn {
         let (state, config) = self.ready()?;
         crate::block_on(maintenance::clear(&*config.storage, &crate::Scope::Function(state.path.clone())))
     }
+
+    /// Removes this function's entries (all identities) by age and by total size, least
+    /// recently used first (see [`maintenance::prune`]).
+    pub fn prune(&self, rule: maintenance::PruneRule) -> Result<maintenance::PruneReport, CheckpointError> {
+        let (state, config) = self.ready()?;
+        crate::block_on(maintenance::prune(&*config.storage, &crate::Scope::Function(state.path.clone()), rule))
+    }
 }
 
 fn hash_file(path: &Path) -> Option<Digest> {
