@@ -22,6 +22,7 @@ use std::task::{Context, Poll, Waker};
 /// A held key lock. Dropping it removes the lock file (Unix) and then releases the lock.
 #[derive(Debug)]
 pub(crate) struct Held {
+    #[cfg_attr(not(unix), allow(dead_code))]
     path: PathBuf,
     // Closed after `drop` below has run: the removal happens while the lock is held.
     _file: File,

@@ -4,7 +4,6 @@
 //! core, which all list, keep a store tidy), and [`crate::FsStore::sweep`] sweeps the whole
 //! root on demand.
 
-use crate::lock;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -91,12 +90,12 @@ pub(crate) fn sweep_one(path: &Path, what: Leftover, now: SystemTime) -> SweepRe
 /// file at the path, remove it while holding it (exactly what a releasing holder does).
 #[cfg(unix)]
 fn remove_unheld_lock(path: &Path) -> io::Result<bool> {
-    let file = match lock::open(path, false, true) {
+    let file = match crate::lock::open(path, false, true) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
     };
-    if lock::try_lock(&file)?.is_none() || !lock::still_at(&file, path)? {
+    if crate::lock::try_lock(&file)?.is_none() || !crate::lock::still_at(&file, path)? {
         return Ok(false);
     }
     fs::remove_file(path)?;
