@@ -45,6 +45,26 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in a fixed order (the on-disk encoding uses positions in it).
+    pub const ALL: [Kind; 16] = [
+        Kind::Fn,
+        Kind::Method,
+        Kind::TraitMethod,
+        Kind::Struct,
+        Kind::Enum,
+        Kind::Union,
+        Kind::TypeAlias,
+        Kind::Const,
+        Kind::Static,
+        Kind::Trait,
+        Kind::MacroRules,
+        Kind::ItemMacro,
+        Kind::Impl,
+        Kind::AssocConst,
+        Kind::AssocType,
+        Kind::Opaque,
+    ];
+
     fn tag(self) -> &'static str {
         match self {
             Kind::Fn => "fn",
@@ -79,7 +99,7 @@ impl Kind {
 }
 
 /// One hashed item.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
     pub kind: Kind,
     /// The item's name; empty for impl headers and opaque units.
@@ -158,8 +178,9 @@ pub struct CrateIndex {
 impl CrateIndex {
     /// Reads and indexes the crate's sources. Never fails: unreadable files are skipped
     /// (they are not part of the crate then), unparsable ones become opaque units.
-    pub fn build(sources: &CrateSources) -> CrateIndex {
-        let mut b = Builder { crate_name: sources.name.clone(), index: CrateIndex::default(), seen: HashSet::new(), queue: Vec::new() };
+    /// `cache`: a directory for the on-disk cache of file indexes (see `disk.rs`).
+    pub fn build(sources: &CrateSources, cache: Option<&Path>) -> CrateIndex {
+        let mut b = Builder { crate_name: sources.name.clone(), cache, index: CrateIndex::default(), seen: HashSet::new(), queue: Vec::new() };
         for root in &sources.roots {
             b.enqueue(root.clone(), Vec::new());
         }
@@ -251,14 +272,63 @@ fn module_of(dir: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-struct Builder {
+/// What one source file contributes, independent of the other files: cached on disk by
+/// content (see `disk.rs`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FileIndex {
+    pub units: Vec<Unit>,
+    /// `use a::b as c`: `(c, b)`.
+    pub aliases: Vec<(String, String)>,
+    /// Files `mod x;` declarations may load (those that exist are indexed), with their
+    /// module paths.
+    pub mods: Vec<(PathBuf, Vec<String>)>,
+    pub lines: usize,
+}
+
+impl FileIndex {
+    /// Indexes the text of the file at `path`, reached as module `module` of crate
+    /// `crate_name`.
+    pub fn parse(text: &str, path: &Path, crate_name: &str, module: &[String]) -> FileIndex {
+        let mut out = FileIndex { lines: text.lines().count(), ..FileIndex::default() };
+        match syn::parse_file(text) {
+            Ok(file) => {
+                let mut cx = FileCx { crate_name, out: &mut out, file: path, module: module.to_vec() };
+                cx.items(&file.items, &mut Vec::new());
+            }
+            Err(_) => {
+                let mut h = blake3::Hasher::new();
+                h.update(b"opaque-file\0");
+                h.update(text.as_bytes());
+                let mut refs = Refs::default();
+                if let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() {
+                    refs.add_loose_tokens(tokens);
+                }
+                out.units.push(Unit {
+                    kind: Kind::Opaque,
+                    name: String::new(),
+                    extra_names: Vec::new(),
+                    path: format!("{} (not parsed: hashed as text)", path.display()),
+                    owner: None,
+                    trait_name: None,
+                    hash: *h.finalize().as_bytes(),
+                    refs,
+                    root_key: None,
+                });
+            }
+        }
+        out
+    }
+}
+
+struct Builder<'c> {
     crate_name: String,
+    cache: Option<&'c Path>,
     index: CrateIndex,
     seen: HashSet<PathBuf>,
     queue: Vec<(PathBuf, Vec<String>)>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn enqueue(&mut self, path: PathBuf, module: Vec<String>) {
         let key = std::fs::canonicalize(&path).unwrap_or(path);
         if self.seen.insert(key.clone()) {
@@ -276,31 +346,20 @@ impl Builder {
         let stamp = Stamp::of(path);
         let Ok(text) = std::fs::read_to_string(path) else { return };
         self.index.stamps.push(stamp);
-        self.index.lines += text.lines().count();
-        match syn::parse_file(&text) {
-            Ok(file) => {
-                let mut cx = FileCx { builder: self, file: path, module };
-                cx.items(&file.items, &mut Vec::new());
+        let file = super::disk::file_index(self.cache, &text, path, &self.crate_name, &module);
+        self.index.lines += file.lines;
+        for unit in file.units {
+            self.index.push(unit);
+        }
+        for (alias, orig) in file.aliases {
+            let v = self.index.aliases.entry(alias).or_default();
+            if !v.contains(&orig) {
+                v.push(orig);
             }
-            Err(_) => {
-                let mut h = blake3::Hasher::new();
-                h.update(b"opaque-file\0");
-                h.update(text.as_bytes());
-                let mut refs = Refs::default();
-                if let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() {
-                    refs.add_loose_tokens(tokens);
-                }
-                self.index.push(Unit {
-                    kind: Kind::Opaque,
-                    name: String::new(),
-                    extra_names: Vec::new(),
-                    path: format!("{} (not parsed: hashed as text)", path.display()),
-                    owner: None,
-                    trait_name: None,
-                    hash: *h.finalize().as_bytes(),
-                    refs,
-                    root_key: None,
-                });
+        }
+        for (candidate, module) in file.mods {
+            if candidate.is_file() {
+                self.enqueue(candidate, module);
             }
         }
     }
@@ -308,14 +367,15 @@ impl Builder {
 
 /// Indexing one parsed file.
 struct FileCx<'a> {
-    builder: &'a mut Builder,
+    crate_name: &'a str,
+    out: &'a mut FileIndex,
     file: &'a Path,
     module: Vec<String>,
 }
 
 impl FileCx<'_> {
     fn display_path(&self, inline: &[String], name: &str) -> String {
-        let mut parts = vec![self.builder.crate_name.clone()];
+        let mut parts = vec![self.crate_name.to_string()];
         parts.extend(self.module.iter().cloned());
         parts.extend(inline.iter().cloned());
         if !name.is_empty() {
@@ -331,7 +391,7 @@ impl FileCx<'_> {
     }
 
     fn push(&mut self, kind: Kind, name: String, path: String, tokens: proc_macro2::TokenStream, refs: Refs) {
-        self.builder.index.push(Unit {
+        self.out.units.push(Unit {
             kind,
             hash: unit_hash(kind, &[tokens]),
             name,
@@ -356,7 +416,7 @@ impl FileCx<'_> {
                 });
                 let name = simple(&f.sig.ident);
                 let path = self.display_path(inline, &name);
-                self.builder.index.push(Unit {
+                self.out.units.push(Unit {
                     kind: Kind::Fn,
                     hash: unit_hash(Kind::Fn, &[parts.tokens]),
                     name,
@@ -386,7 +446,7 @@ impl FileCx<'_> {
                     let path = format!("{}!", self.display_path(inline, &name));
                     let hash = unit_hash(Kind::MacroRules, &[tokens]);
                     let unit = Unit { kind: Kind::MacroRules, name, extra_names: defined, path, owner: None, trait_name: None, hash, refs, root_key: None };
-                    self.builder.index.push(unit);
+                    self.out.units.push(unit);
                 } else {
                     refs.macros.clear();
                     if let Some(last) = m.mac.path.segments.last() {
@@ -395,7 +455,7 @@ impl FileCx<'_> {
                     let names = defined;
                     let label = m.mac.path.segments.last().map(|s| simple(&s.ident)).unwrap_or_default();
                     let path = format!("{}!{{…}}", self.display_path(inline, &label));
-                    self.builder.index.push(Unit {
+                    self.out.units.push(Unit {
                         kind: Kind::ItemMacro,
                         hash: unit_hash(Kind::ItemMacro, &[tokens]),
                         name: label,
@@ -421,14 +481,12 @@ impl FileCx<'_> {
                         module.extend(inline.iter().cloned());
                         module.push(name.clone());
                         for file in mod_file_candidates(self.file, inline, &name, path_attr(&m.attrs).as_deref()) {
-                            if file.is_file() {
-                                self.builder.enqueue(file, module.clone());
-                            }
+                            self.out.mods.push((file, module.clone()));
                         }
                     }
                 }
             }
-            Item::Use(u) => collect_renames(&u.tree, &mut self.builder.index.aliases),
+            Item::Use(u) => collect_renames(&u.tree, &mut self.out.aliases),
             Item::ForeignMod(f) => {
                 for fi in &f.items {
                     let name = match fi {
@@ -483,7 +541,7 @@ impl FileCx<'_> {
                 f.attrs.retain(|a| !is_checkpoint(a));
                 f.to_token_stream()
             });
-            self.builder.index.push(Unit {
+            self.out.units.push(Unit {
                 kind: Kind::TraitMethod,
                 hash: unit_hash(Kind::TraitMethod, &[header.clone(), parts.tokens]),
                 path: format!("{path}::{name}"),
@@ -524,7 +582,7 @@ impl FileCx<'_> {
             None => ty_path.clone(),
         };
         if let Some(t) = &trait_name {
-            self.builder.index.push(Unit {
+            self.out.units.push(Unit {
                 kind: Kind::Impl,
                 name: String::new(),
                 extra_names: Vec::new(),
@@ -555,7 +613,7 @@ impl FileCx<'_> {
                 }),
                 _ => FnParts { tokens: item.to_token_stream(), refs, root_key: None },
             };
-            self.builder.index.push(Unit {
+            self.out.units.push(Unit {
                 kind,
                 hash: unit_hash(kind, &[header.clone(), parts.tokens]),
                 path: format!("{item_prefix}::{name}"),
@@ -727,17 +785,14 @@ fn mod_file_candidates(file: &Path, inline: &[String], name: &str, path_attr: Op
 }
 
 /// `use a::b as c;` → `c` → `b` (renamed imports would otherwise resolve to nothing).
-fn collect_renames(tree: &syn::UseTree, out: &mut HashMap<String, Vec<String>>) {
+fn collect_renames(tree: &syn::UseTree, out: &mut Vec<(String, String)>) {
     match tree {
         syn::UseTree::Path(p) => collect_renames(&p.tree, out),
         syn::UseTree::Rename(r) => {
             let alias = unraw(&r.rename.to_string());
             let orig = unraw(&r.ident.to_string());
             if alias != "_" && alias != orig {
-                let v = out.entry(alias).or_default();
-                if !v.contains(&orig) {
-                    v.push(orig);
-                }
+                out.push((alias, orig));
             }
         }
         syn::UseTree::Group(g) => g.items.iter().for_each(|t| collect_renames(t, out)),

@@ -17,6 +17,7 @@
 //! own tokens and `identity_items()` says so.
 
 pub mod cargo;
+pub mod disk;
 pub mod index;
 pub mod normalize;
 pub mod refs;
@@ -67,6 +68,8 @@ pub struct Site {
     pub file: Option<PathBuf>,
     /// The crate's name as code spells it (`CARGO_CRATE_NAME`).
     pub crate_name: String,
+    /// Where parsed file indexes are kept between builds (see `disk.rs`).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Site {
@@ -77,8 +80,24 @@ impl Site {
         let crate_name = std::env::var("CARGO_CRATE_NAME")
             .or_else(|_| std::env::var("CARGO_PKG_NAME").map(|n| n.replace('-', "_")))
             .unwrap_or_else(|_| "crate".to_string());
-        Site { manifest_dir, file, crate_name }
+        Site { manifest_dir, file, crate_name, cache_dir: out_dir().map(|d| d.join("checkpointer-fingerprint")) }
     }
+}
+
+/// rustc's `--out-dir` (`target/debug/deps`): the macro runs inside rustc, so its arguments
+/// are rustc's. `None` outside cargo builds (rust-analyzer, plain rustc without it).
+fn out_dir() -> Option<PathBuf> {
+    let mut args = std::env::args_os();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy().into_owned();
+        if arg == "--out-dir" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(dir) = arg.strip_prefix("--out-dir=") {
+            return Some(PathBuf::from(dir));
+        }
+    }
+    None
 }
 
 /// The fingerprint of the function being expanded. `function` and `options` may be the
@@ -315,7 +334,7 @@ fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateInd
         let index = match cached {
             Some(i) if i.is_current() => i,
             _ => {
-                let i = Arc::new(CrateIndex::build(sources));
+                let i = Arc::new(CrateIndex::build(sources, site.cache_dir.as_deref()));
                 CACHE.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(Cache::default).indexes.insert(sources.clone(), i.clone());
                 i
             }

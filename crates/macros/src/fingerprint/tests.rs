@@ -47,7 +47,9 @@ impl Scratch {
         let text = std::fs::read_to_string(&path).unwrap();
         let parsed = syn::parse_file(&text).unwrap();
         let function = find_fn(&parsed.items, name).unwrap_or_else(|| panic!("no fn {name} in {file}"));
-        let site = Site { manifest_dir: Some(crate_dir), file: Some(path), crate_name: dir.replace('-', "_") };
+        // The on-disk cache is on: every fingerprint here also checks it against the sources.
+        let cache_dir = Some(self.root.join("target/deps/checkpointer-fingerprint"));
+        let site = Site { manifest_dir: Some(crate_dir), file: Some(path), crate_name: dir.replace('-', "_"), cache_dir };
         let request = Request { function: function.to_token_stream().to_string(), options: options.into(), fn_hash_from: false, locked_deps };
         compute(&request, &site)
     }
@@ -253,7 +255,7 @@ fn main() {}
     // The function's own fn_hash_from: own tokens only, nothing followed.
     let own = compute(
         &Request { function: "fn pinned() -> u64 { helper() }".into(), fn_hash_from: true, ..Request::default() },
-        &Site { manifest_dir: Some(s.root.join("app")), file: None, crate_name: "app".into() },
+        &Site { manifest_dir: Some(s.root.join("app")), file: None, crate_name: "app".into(), cache_dir: None },
     );
     assert_eq!(own.items.len(), 1);
     assert!(own.items[0].0.contains("fn_hash_from"), "{:?}", own.items);
