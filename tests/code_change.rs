@@ -71,26 +71,42 @@ impl Scratch {
         // The repository's lock file: every version is already resolved and downloaded.
         std::fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock")).expect("copy Cargo.lock");
         write(&ws.join("data.txt"), "first contents\n");
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("scratch-code-change");
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("target dir")
+            .join("scratch-code-change");
         let cache = tmp.path().join("cache");
         let mut env = BTreeMap::new();
         env.insert("APP_MODE", "alpha".to_string());
         env.insert("APP_THRESHOLD", "1".to_string());
-        Scratch { _tmp: tmp, ws, cache, target, env }
+        Scratch {
+            _tmp: tmp,
+            ws,
+            cache,
+            target,
+            env,
+        }
     }
 
     /// Replaces `from` by `to` in `file` (which must contain `from` exactly once).
     fn edit(&self, file: &str, from: &str, to: &str) {
         let path = self.ws.join(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(text.matches(from).count(), 1, "{file} should contain {from:?} once:\n{text}");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{file} should contain {from:?} once:\n{text}"
+        );
         write(&path, &text.replacen(from, to, 1));
     }
 
     fn build(&self) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--offline", "--quiet", "-p", "app"]).current_dir(&self.ws).env("CARGO_TARGET_DIR", &self.target);
+        cmd.args(["build", "--offline", "--quiet", "-p", "app"])
+            .current_dir(&self.ws)
+            .env("CARGO_TARGET_DIR", &self.target);
         clean_env(&mut cmd);
         let out = cmd.output().expect("run cargo build");
         assert!(
@@ -102,9 +118,17 @@ impl Scratch {
     }
 
     fn run(&self, disabled: bool) -> Run {
-        let mut cmd = Command::new(self.target.join("debug").join(format!("app{}", std::env::consts::EXE_SUFFIX)));
-        cmd.current_dir(&self.ws).env("CHECKPOINTER_DIR", &self.cache).env("NO_COLOR", "1").env("CHECKPOINTER_VERBOSITY", "0");
-        cmd.env_remove("CHECKPOINTER_STORAGE").env_remove("CHECKPOINTER_DISABLE");
+        let mut cmd = Command::new(
+            self.target
+                .join("debug")
+                .join(format!("app{}", std::env::consts::EXE_SUFFIX)),
+        );
+        cmd.current_dir(&self.ws)
+            .env("CHECKPOINTER_DIR", &self.cache)
+            .env("NO_COLOR", "1")
+            .env("CHECKPOINTER_VERBOSITY", "0");
+        cmd.env_remove("CHECKPOINTER_STORAGE")
+            .env_remove("CHECKPOINTER_DISABLE");
         if disabled {
             cmd.env("CHECKPOINTER_DISABLE", "1");
         }
@@ -113,10 +137,28 @@ impl Scratch {
         }
         let out = cmd.output().expect("run the scratch binary");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "scratch binary failed\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        let ran = stdout.lines().filter_map(|l| l.strip_prefix("RAN ")).map(String::from).collect();
-        let lines = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).map(String::from).collect();
-        Run { ran, out: lines("OUT "), items: lines("ITEM ") }
+        assert!(
+            out.status.success(),
+            "scratch binary failed\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ran = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("RAN "))
+            .map(String::from)
+            .collect();
+        let lines = |prefix: &str| {
+            stdout
+                .lines()
+                .filter(|l| l.starts_with(prefix))
+                .map(String::from)
+                .collect()
+        };
+        Run {
+            ran,
+            out: lines("OUT "),
+            items: lines("ITEM "),
+        }
     }
 
     /// Builds, runs, and checks that exactly `expect_ran` computed, that the output equals
@@ -127,10 +169,21 @@ impl Scratch {
         let expected: BTreeSet<String> = expect_ran.iter().map(|s| s.to_string()).collect();
         assert_eq!(cached.ran, expected, "{what}: these functions computed");
         let fresh = self.run(true);
-        assert_eq!(fresh.ran.len(), ALL.len(), "{what}: CHECKPOINTER_DISABLE=1 runs every body");
-        assert_eq!(cached.out, fresh.out, "{what}: cached output differs from an uncached run");
+        assert_eq!(
+            fresh.ran.len(),
+            ALL.len(),
+            "{what}: CHECKPOINTER_DISABLE=1 runs every body"
+        );
+        assert_eq!(
+            cached.out, fresh.out,
+            "{what}: cached output differs from an uncached run"
+        );
         let again = self.run(false);
-        assert!(again.ran.is_empty(), "{what}: the second run computed {:?}", again.ran);
+        assert!(
+            again.ran.is_empty(),
+            "{what}: the second run computed {:?}",
+            again.ran
+        );
         assert_eq!(again.out, fresh.out, "{what}: the second run's output");
         cached
     }
@@ -141,7 +194,14 @@ impl Scratch {
 fn clean_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
-        if k == "CARGO_MAKEFLAGS" || k == "MAKEFLAGS" || k == "MFLAGS" || k.starts_with("CARGO_PKG_") || k == "CARGO_MANIFEST_DIR" || k == "CARGO_CRATE_NAME" || k == "CARGO_PRIMARY_PACKAGE" {
+        if k == "CARGO_MAKEFLAGS"
+            || k == "MAKEFLAGS"
+            || k == "MFLAGS"
+            || k.starts_with("CARGO_PKG_")
+            || k == "CARGO_MANIFEST_DIR"
+            || k == "CARGO_CRATE_NAME"
+            || k == "CARGO_PRIMARY_PACKAGE"
+        {
             cmd.env_remove(k.as_ref());
         }
     }
@@ -172,60 +232,150 @@ fn edits_invalidate_exactly_the_functions_that_depend_on_them() {
     let first = s.step("first build", ALL);
     // `identity_items()` explains the identity: the function, then its dependencies.
     let items = first.items.join("\n");
-    for item in ["app::two_down", "app::calc::first", "app::calc::deep::second"] {
-        assert!(first.items.iter().any(|l| l.split(' ').nth(2) == Some(item)), "{item} missing from\n{items}");
+    for item in [
+        "app::two_down",
+        "app::calc::first",
+        "app::calc::deep::second",
+    ] {
+        assert!(
+            first
+                .items
+                .iter()
+                .any(|l| l.split(' ').nth(2) == Some(item)),
+            "{item} missing from\n{items}"
+        );
     }
-    assert!(!items.contains("sibling"), "an unused function is not a dependency:\n{items}");
+    assert!(
+        !items.contains("sibling"),
+        "an unused function is not a dependency:\n{items}"
+    );
     s.step("nothing changed", &[]);
 
     // Layout, comments and doc comments do not count.
-    s.edit("app/src/main.rs", "/// Reformatted, commented and documented by the suite: never recomputed.", "/// Documented differently.\n/// Twice.");
-    s.edit("app/src/main.rs", "    println!(\"RAN layout\");", "    //! An inner doc comment.\n    println!(\"RAN layout\");");
-    s.edit("app/src/main.rs", "    let y = x + 1;\n    y * 2", "    let y =\n        x + 1; // a comment\n    /* a block comment */ y*2");
-    s.edit("app/src/main.rs", "fn layout(x: u64) -> u64 {", "fn layout(\n    x: u64,\n) -> u64 {");
-    s.step("reformatting, a comment, a doc comment inside and on the function", &[]);
+    s.edit(
+        "app/src/main.rs",
+        "/// Reformatted, commented and documented by the suite: never recomputed.",
+        "/// Documented differently.\n/// Twice.",
+    );
+    s.edit(
+        "app/src/main.rs",
+        "    println!(\"RAN layout\");",
+        "    //! An inner doc comment.\n    println!(\"RAN layout\");",
+    );
+    s.edit(
+        "app/src/main.rs",
+        "    let y = x + 1;\n    y * 2",
+        "    let y =\n        x + 1; // a comment\n    /* a block comment */ y*2",
+    );
+    s.edit(
+        "app/src/main.rs",
+        "fn layout(x: u64) -> u64 {",
+        "fn layout(\n    x: u64,\n) -> u64 {",
+    );
+    s.step(
+        "reformatting, a comment, a doc comment inside and on the function",
+        &[],
+    );
 
     // Moving an item within its file, and editing unrelated code in the binary and the library.
-    s.edit("app/src/calc/deep.rs", "pub fn second(x: u64) -> u64 {\n    x * 10\n}\n", "");
-    s.edit("app/src/calc/deep.rs", "    3\n}\n", "    3\n}\n\npub fn second(x: u64) -> u64 {\n    x * 10\n}\n");
-    s.edit("app/src/main.rs", "fn unrelated() -> u64 {\n    42", "fn unrelated() -> u64 {\n    43");
+    s.edit(
+        "app/src/calc/deep.rs",
+        "pub fn second(x: u64) -> u64 {\n    x * 10\n}\n",
+        "",
+    );
+    s.edit(
+        "app/src/calc/deep.rs",
+        "    3\n}\n",
+        "    3\n}\n\npub fn second(x: u64) -> u64 {\n    x * 10\n}\n",
+    );
+    s.edit(
+        "app/src/main.rs",
+        "fn unrelated() -> u64 {\n    42",
+        "fn unrelated() -> u64 {\n    43",
+    );
     s.edit("app/src/calc/deep.rs", "    3\n}", "    4\n}");
-    s.edit("mylib/src/lib.rs", "pub fn unused_in_app() -> u64 {\n    1", "pub fn unused_in_app() -> u64 {\n    2");
-    s.step("an item moved within its file, unrelated functions edited", &[]);
+    s.edit(
+        "mylib/src/lib.rs",
+        "pub fn unused_in_app() -> u64 {\n    1",
+        "pub fn unused_in_app() -> u64 {\n    2",
+    );
+    s.step(
+        "an item moved within its file, unrelated functions edited",
+        &[],
+    );
 
     s.edit("app/src/calc/deep.rs", "x * 10", "x * 11");
     s.step("a helper two calls down, in another module", &["two_down"]);
 
-    s.edit("app/src/config.rs", "pub const LIMIT: u64 = 10;", "pub const LIMIT: u64 = 20;");
+    s.edit(
+        "app/src/config.rs",
+        "pub const LIMIT: u64 = 10;",
+        "pub const LIMIT: u64 = 20;",
+    );
     s.step("a const in another module", &["uses_config"]);
 
-    s.edit("app/src/config.rs", "pub static START: &str = \"abc\";", "pub static START: &str = \"abcd\";");
+    s.edit(
+        "app/src/config.rs",
+        "pub static START: &str = \"abc\";",
+        "pub static START: &str = \"abcd\";",
+    );
     s.step("a static initializer in another module", &["uses_config"]);
 
     s.edit("app/src/counter.rs", "self.n + 1", "self.n + 2");
     s.step("a method called through a value", &["method_value"]);
 
-    s.edit("app/src/shapes.rs", "self.side * self.side", "self.side * self.side + 1.0");
+    s.edit(
+        "app/src/shapes.rs",
+        "self.side * self.side",
+        "self.side * self.side + 1.0",
+    );
     s.step("a trait impl reached through a generic", &["generic_trait"]);
 
     s.edit("app/src/macros.rs", "$e * 3", "$e * 3 + 1");
     s.step("a macro_rules! used", &["with_macro"]);
 
-    s.edit("mylib/src/lib.rs", "    pub fn factor() -> u64 {\n        4", "    pub fn factor() -> u64 {\n        5");
+    s.edit(
+        "mylib/src/lib.rs",
+        "    pub fn factor() -> u64 {\n        4",
+        "    pub fn factor() -> u64 {\n        5",
+    );
     s.step("a helper in the workspace library", &["from_lib"]);
 
     // A new field whose serde default would let an old entry decode "successfully" with the
     // wrong value: the identity changes, so the old entry is never read into the new type.
-    s.edit("app/src/types.rs", "    pub total: u64,\n}", "    pub total: u64,\n    #[serde(default)]\n    pub extra: u64,\n}");
-    s.edit("app/src/types.rs", "Report { total: n * 2 }", "Report { total: n * 2, extra: 7 }");
-    let after = s.step("a struct in the return type gains a field", &["returns_struct"]);
-    assert!(after.out.iter().any(|l| l.contains("extra: 7")), "{:?}", after.out);
+    s.edit(
+        "app/src/types.rs",
+        "    pub total: u64,\n}",
+        "    pub total: u64,\n    #[serde(default)]\n    pub extra: u64,\n}",
+    );
+    s.edit(
+        "app/src/types.rs",
+        "Report { total: n * 2 }",
+        "Report { total: n * 2, extra: 7 }",
+    );
+    let after = s.step(
+        "a struct in the return type gains a field",
+        &["returns_struct"],
+    );
+    assert!(
+        after.out.iter().any(|l| l.contains("extra: 7")),
+        "{:?}",
+        after.out
+    );
 
     // fn_hash_from: body edits are remembered until the declared value changes. (The edit
     // keeps the result, so the cached output still equals the uncached one.)
-    s.edit("app/src/main.rs", "    x + 100\n", "    let base = 100;\n    x + base\n");
+    s.edit(
+        "app/src/main.rs",
+        "    x + 100\n",
+        "    let base = 100;\n    x + base\n",
+    );
     s.step("fn_hash_from = \"v1\" with an edited body", &[]);
-    s.edit("app/src/main.rs", "fn_hash_from = \"v1\"", "fn_hash_from = \"v2\"");
+    s.edit(
+        "app/src/main.rs",
+        "fn_hash_from = \"v1\"",
+        "fn_hash_from = \"v2\"",
+    );
     s.step("fn_hash_from changed to \"v2\"", &["pinned"]);
 
     // Runtime inputs: a captured static's value, a watched env var, a watched file.

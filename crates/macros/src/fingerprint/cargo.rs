@@ -29,13 +29,21 @@ pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan 
     let manifest_dir = canonical(manifest_dir);
     let manifest = read_toml(&manifest_dir.join("Cargo.toml"));
     let workspace_root = find_workspace_root(&manifest_dir, manifest.as_ref());
-    let workspace = if workspace_root == manifest_dir { manifest.clone() } else { read_toml(&workspace_root.join("Cargo.toml")) };
+    let workspace = if workspace_root == manifest_dir {
+        manifest.clone()
+    } else {
+        read_toml(&workspace_root.join("Cargo.toml"))
+    };
     let mut stamps = vec![Stamp::of(&manifest_dir.join("Cargo.toml"))];
     if workspace_root != manifest_dir {
         stamps.push(Stamp::of(&workspace_root.join("Cargo.toml")));
     }
 
-    let mut crates = vec![CrateSources { name: crate_name.to_string(), roots, dirs: vec![manifest_dir.join("src")] }];
+    let mut crates = vec![CrateSources {
+        name: crate_name.to_string(),
+        roots,
+        dirs: vec![manifest_dir.join("src")],
+    }];
     if let Some(lib) = manifest.as_ref().and_then(lib_path) {
         crates[0].roots.push(manifest_dir.join(lib));
     }
@@ -43,10 +51,17 @@ pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan 
     // Path dependencies inside the workspace, breadth first; dev-dependencies only for the
     // crate being compiled (tests and examples use them), not for its dependencies.
     let mut seen: HashSet<PathBuf> = HashSet::from([manifest_dir.clone()]);
-    let mut queue: Vec<(PathBuf, Option<toml::Table>, bool)> = vec![(manifest_dir.clone(), manifest.clone(), true)];
+    let mut queue: Vec<(PathBuf, Option<toml::Table>, bool)> =
+        vec![(manifest_dir.clone(), manifest.clone(), true)];
     while let Some((dir, manifest, is_main)) = queue.pop() {
         let Some(manifest) = manifest else { continue };
-        for dep_dir in path_dependencies(&dir, &manifest, &workspace_root, workspace.as_ref(), is_main) {
+        for dep_dir in path_dependencies(
+            &dir,
+            &manifest,
+            &workspace_root,
+            workspace.as_ref(),
+            is_main,
+        ) {
             let dep_dir = canonical(&dep_dir);
             if !dep_dir.starts_with(&workspace_root) || !seen.insert(dep_dir.clone()) {
                 continue;
@@ -58,24 +73,47 @@ pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan 
                 .get("lib")
                 .and_then(|l| l.get("name"))
                 .and_then(|n| n.as_str())
-                .or_else(|| m.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()))
+                .or_else(|| {
+                    m.get("package")
+                        .and_then(|p| p.get("name"))
+                        .and_then(|n| n.as_str())
+                })
                 .unwrap_or("dep")
                 .replace('-', "_");
             let mut roots = vec![dep_dir.join("src/lib.rs")];
             if let Some(lib) = lib_path(m) {
                 roots.push(dep_dir.join(lib));
             }
-            crates.push(CrateSources { name: lib_name, roots, dirs: vec![dep_dir.join("src")] });
+            crates.push(CrateSources {
+                name: lib_name,
+                roots,
+                dirs: vec![dep_dir.join("src")],
+            });
             queue.push((dep_dir, dep_manifest, false));
         }
     }
-    let package = manifest.as_ref().and_then(|m| m.get("package")?.get("name")?.as_str().map(String::from));
+    let package = manifest
+        .as_ref()
+        .and_then(|m| m.get("package")?.get("name")?.as_str().map(String::from));
     let metadata = |m: Option<&toml::Table>, section: &str| {
         let table = m.and_then(|m| m.get(section)?.get("metadata")?.get("checkpointer"));
-        table.and_then(|t| t.get("locked_deps").or_else(|| t.get("locked-deps"))?.as_bool()).unwrap_or(false)
+        table
+            .and_then(|t| {
+                t.get("locked_deps")
+                    .or_else(|| t.get("locked-deps"))?
+                    .as_bool()
+            })
+            .unwrap_or(false)
     };
-    let locked_deps = metadata(manifest.as_ref(), "package") || metadata(workspace.as_ref(), "workspace");
-    Plan { crates, workspace_root, package, stamps, locked_deps }
+    let locked_deps =
+        metadata(manifest.as_ref(), "package") || metadata(workspace.as_ref(), "workspace");
+    Plan {
+        crates,
+        workspace_root,
+        package,
+        stamps,
+        locked_deps,
+    }
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -93,7 +131,12 @@ fn lib_path(manifest: &toml::Table) -> Option<String> {
 /// The directory of the workspace the crate belongs to: `package.workspace` if set, else the
 /// nearest ancestor whose manifest has a `[workspace]` (the crate itself when none has).
 fn find_workspace_root(manifest_dir: &Path, manifest: Option<&toml::Table>) -> PathBuf {
-    if let Some(ws) = manifest.and_then(|m| m.get("package")?.get("workspace")?.as_str().map(String::from)) {
+    if let Some(ws) = manifest.and_then(|m| {
+        m.get("package")?
+            .get("workspace")?
+            .as_str()
+            .map(String::from)
+    }) {
         return canonical(&manifest_dir.join(ws));
     }
     let mut dir = Some(manifest_dir);
@@ -110,9 +153,19 @@ fn find_workspace_root(manifest_dir: &Path, manifest: Option<&toml::Table>) -> P
 
 /// Directories of the `path = …` dependencies of a manifest, including `workspace = true`
 /// ones whose `[workspace.dependencies]` entry has a path.
-fn path_dependencies(dir: &Path, manifest: &toml::Table, ws_root: &Path, workspace: Option<&toml::Table>, with_dev: bool) -> Vec<PathBuf> {
+fn path_dependencies(
+    dir: &Path,
+    manifest: &toml::Table,
+    ws_root: &Path,
+    workspace: Option<&toml::Table>,
+    with_dev: bool,
+) -> Vec<PathBuf> {
     let mut tables: Vec<&toml::Table> = Vec::new();
-    let kinds: &[&str] = if with_dev { &["dependencies", "dev-dependencies"] } else { &["dependencies"] };
+    let kinds: &[&str] = if with_dev {
+        &["dependencies", "dev-dependencies"]
+    } else {
+        &["dependencies"]
+    };
     for kind in kinds {
         if let Some(t) = manifest.get(*kind).and_then(|t| t.as_table()) {
             tables.push(t);
@@ -161,7 +214,11 @@ pub fn locked_versions(workspace_root: &Path, package: &str) -> Option<Vec<Strin
                 name: p.get("name")?.as_str()?,
                 version: p.get("version")?.as_str()?,
                 source: p.get("source").and_then(|s| s.as_str()),
-                deps: p.get("dependencies").and_then(|d| d.as_array()).map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default(),
+                deps: p
+                    .get("dependencies")
+                    .and_then(|d| d.as_array())
+                    .map(|a| a.iter().filter_map(|d| d.as_str()).collect())
+                    .unwrap_or_default(),
             })
         })
         .collect();
@@ -170,9 +227,12 @@ pub fn locked_versions(workspace_root: &Path, package: &str) -> Option<Vec<Strin
         let mut parts = spec.split(' ');
         let name = parts.next()?;
         let version = parts.next();
-        pkgs.iter().position(|p| p.name == name && version.is_none_or(|v| p.version == v))
+        pkgs.iter()
+            .position(|p| p.name == name && version.is_none_or(|v| p.version == v))
     };
-    let start = pkgs.iter().position(|p| p.name == package && p.source.is_none())?;
+    let start = pkgs
+        .iter()
+        .position(|p| p.name == package && p.source.is_none())?;
     let mut seen = HashSet::from([start]);
     let mut queue = vec![start];
     let mut out = BTreeSet::new();
@@ -210,9 +270,18 @@ mod tests {
             &root.join("app/Cargo.toml"),
             "[package]\nname = \"app\"\n[dependencies]\nlib-a = { path = \"../lib-a\" }\noutside = { path = \"../../outside\" }\nserde = \"1\"\n",
         );
-        write(&root.join("lib-a/Cargo.toml"), "[package]\nname = \"lib-a\"\n[dependencies]\nlib-b.workspace = true\n");
-        write(&root.join("lib-b/Cargo.toml"), "[package]\nname = \"lib-b\"\n[lib]\nname = \"bee\"\n");
-        write(&tmp.path().join("outside/Cargo.toml"), "[package]\nname = \"outside\"\n");
+        write(
+            &root.join("lib-a/Cargo.toml"),
+            "[package]\nname = \"lib-a\"\n[dependencies]\nlib-b.workspace = true\n",
+        );
+        write(
+            &root.join("lib-b/Cargo.toml"),
+            "[package]\nname = \"lib-b\"\n[lib]\nname = \"bee\"\n",
+        );
+        write(
+            &tmp.path().join("outside/Cargo.toml"),
+            "[package]\nname = \"outside\"\n",
+        );
         let plan = plan(&root.join("app"), vec![root.join("app/src/main.rs")], "app");
         let names: Vec<&str> = plan.crates.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["app", "lib_a", "bee"]);
@@ -248,6 +317,12 @@ source = "registry+https://example.invalid/index"
 "#;
         write(&tmp.path().join("Cargo.lock"), lock);
         let v = locked_versions(tmp.path(), "app").unwrap();
-        assert_eq!(v, ["itoa 1.0.1 registry+https://example.invalid/index", "serde 1.0.200 registry+https://example.invalid/index"]);
+        assert_eq!(
+            v,
+            [
+                "itoa 1.0.1 registry+https://example.invalid/index",
+                "serde 1.0.200 registry+https://example.invalid/index"
+            ]
+        );
     }
 }

@@ -18,8 +18,16 @@ const FORMAT: &[u8] = b"checkpointer-file-index-v1\0";
 
 /// The index of one file: from the cache in `dir` when its content is unchanged, else parsed
 /// (and stored).
-pub fn file_index(dir: Option<&Path>, text: &str, path: &Path, crate_name: &str, module: &[String]) -> FileIndex {
-    let Some(dir) = dir else { return FileIndex::parse(text, path, crate_name, module) };
+pub fn file_index(
+    dir: Option<&Path>,
+    text: &str,
+    path: &Path,
+    crate_name: &str,
+    module: &[String],
+) -> FileIndex {
+    let Some(dir) = dir else {
+        return FileIndex::parse(text, path, crate_name, module);
+    };
     let mut key = blake3::Hasher::new();
     key.update(FORMAT);
     key.update(path.to_string_lossy().as_bytes());
@@ -34,7 +42,10 @@ pub fn file_index(dir: Option<&Path>, text: &str, path: &Path, crate_name: &str,
     key.update(text.as_bytes());
     let content = *key.finalize().as_bytes();
 
-    if let Some(index) = std::fs::read(&slot).ok().and_then(|bytes| decode(&bytes, &content)) {
+    if let Some(index) = std::fs::read(&slot)
+        .ok()
+        .and_then(|bytes| decode(&bytes, &content))
+    {
         return index;
     }
     let index = FileIndex::parse(text, path, crate_name, module);
@@ -185,15 +196,42 @@ fn decode(bytes: &[u8], content: &[u8; 32]) -> Option<FileIndex> {
         };
         let names = r.set()?;
         let q = r.u32()?;
-        let qualified = (0..q).map(|_| Some((r.str()?, r.str()?))).collect::<Option<_>>()?;
-        let refs = Refs { names, qualified, methods: r.set()?, loose: r.set()?, macros: r.set()? };
-        units.push(Unit { kind, name, extra_names, path, owner, trait_name, hash, refs, root_key });
+        let qualified = (0..q)
+            .map(|_| Some((r.str()?, r.str()?)))
+            .collect::<Option<_>>()?;
+        let refs = Refs {
+            names,
+            qualified,
+            methods: r.set()?,
+            loose: r.set()?,
+            macros: r.set()?,
+        };
+        units.push(Unit {
+            kind,
+            name,
+            extra_names,
+            path,
+            owner,
+            trait_name,
+            hash,
+            refs,
+            root_key,
+        });
     }
     let a = r.u32()?;
-    let aliases = (0..a).map(|_| Some((r.str()?, r.str()?))).collect::<Option<_>>()?;
+    let aliases = (0..a)
+        .map(|_| Some((r.str()?, r.str()?)))
+        .collect::<Option<_>>()?;
     let m = r.u32()?;
-    let mods = (0..m).map(|_| Some((PathBuf::from(r.str()?), r.strs()?))).collect::<Option<_>>()?;
-    r.0.is_empty().then_some(FileIndex { units, aliases, mods, lines })
+    let mods = (0..m)
+        .map(|_| Some((PathBuf::from(r.str()?), r.strs()?)))
+        .collect::<Option<_>>()?;
+    r.0.is_empty().then_some(FileIndex {
+        units,
+        aliases,
+        mods,
+        lines,
+    })
 }
 
 #[cfg(test)]
@@ -219,16 +257,32 @@ macro_rules! m { () => { fn made() {} } }
         let bytes = encode(&parsed, &content);
         assert_eq!(decode(&bytes, &content), Some(parsed.clone()));
         assert_eq!(decode(&bytes, &[8u8; 32]), None, "another content");
-        assert_eq!(decode(&bytes[..bytes.len() - 1], &content), None, "truncated");
+        assert_eq!(
+            decode(&bytes[..bytes.len() - 1], &content),
+            None,
+            "truncated"
+        );
 
         let dir = tmp.path().join("cache");
         let first = file_index(Some(&dir), SRC, &path, "app", &[]);
         assert_eq!(first, parsed);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        assert_eq!(file_index(Some(&dir), SRC, &path, "app", &[]), parsed, "from the cache");
+        assert_eq!(
+            file_index(Some(&dir), SRC, &path, "app", &[]),
+            parsed,
+            "from the cache"
+        );
         let edited = SRC.replace("1.0", "2.0");
         let again = file_index(Some(&dir), &edited, &path, "app", &[]);
-        assert_eq!(again, FileIndex::parse(&edited, &path, "app", &[]), "a changed file is parsed again");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "one slot per file");
+        assert_eq!(
+            again,
+            FileIndex::parse(&edited, &path, "app", &[]),
+            "a changed file is parsed again"
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "one slot per file"
+        );
     }
 }

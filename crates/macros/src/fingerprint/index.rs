@@ -88,13 +88,24 @@ impl Kind {
 
     /// Kinds a plain name (`helper`, `Point`, `LIMIT`) can refer to.
     pub fn is_free(self) -> bool {
-        !matches!(self, Kind::Method | Kind::TraitMethod | Kind::Impl | Kind::AssocConst | Kind::AssocType | Kind::Opaque)
+        !matches!(
+            self,
+            Kind::Method
+                | Kind::TraitMethod
+                | Kind::Impl
+                | Kind::AssocConst
+                | Kind::AssocType
+                | Kind::Opaque
+        )
     }
 
     /// Types whose trait impls come along when they are reached: operators, `Display`,
     /// `Drop`, `Iterator` and the like are called without naming the method.
     pub fn is_type(self) -> bool {
-        matches!(self, Kind::Struct | Kind::Enum | Kind::Union | Kind::TypeAlias)
+        matches!(
+            self,
+            Kind::Struct | Kind::Enum | Kind::Union | Kind::TypeAlias
+        )
     }
 }
 
@@ -131,8 +142,13 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn of(path: &Path) -> Stamp {
-        let state = std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
-        Stamp { path: path.to_path_buf(), state }
+        let state = std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+        Stamp {
+            path: path.to_path_buf(),
+            state,
+        }
     }
 
     pub fn is_current(&self) -> bool {
@@ -180,7 +196,13 @@ impl CrateIndex {
     /// (they are not part of the crate then), unparsable ones become opaque units.
     /// `cache`: a directory for the on-disk cache of file indexes (see `disk.rs`).
     pub fn build(sources: &CrateSources, cache: Option<&Path>) -> CrateIndex {
-        let mut b = Builder { crate_name: sources.name.clone(), cache, index: CrateIndex::default(), seen: HashSet::new(), queue: Vec::new() };
+        let mut b = Builder {
+            crate_name: sources.name.clone(),
+            cache,
+            index: CrateIndex::default(),
+            seen: HashSet::new(),
+            queue: Vec::new(),
+        };
         for root in &sources.roots {
             b.enqueue(root.clone(), Vec::new());
         }
@@ -219,7 +241,10 @@ impl CrateIndex {
                 self.assoc.entry(name.clone()).or_default().push(id);
             }
             if unit.kind == Kind::ItemMacro {
-                self.invocations.entry(unit.name.clone()).or_default().push(id);
+                self.invocations
+                    .entry(unit.name.clone())
+                    .or_default()
+                    .push(id);
             }
         } else if !unit.name.is_empty() {
             self.assoc.entry(unit.name.clone()).or_default().push(id);
@@ -243,7 +268,9 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>, depth: 
         return;
     }
     dirs.push(dir.to_path_buf());
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         let name = e.file_name();
@@ -262,7 +289,10 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>, depth: 
 /// The module path of a file found by walking `dir`: `a/b.rs` → `a::b`, `a/mod.rs` → `a`.
 fn module_of(dir: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(dir).unwrap_or(file);
-    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     if let Some(last) = parts.pop() {
         let stem = last.trim_end_matches(".rs");
         if !matches!(stem, "mod" | "lib" | "main") {
@@ -289,10 +319,18 @@ impl FileIndex {
     /// Indexes the text of the file at `path`, reached as module `module` of crate
     /// `crate_name`.
     pub fn parse(text: &str, path: &Path, crate_name: &str, module: &[String]) -> FileIndex {
-        let mut out = FileIndex { lines: text.lines().count(), ..FileIndex::default() };
+        let mut out = FileIndex {
+            lines: text.lines().count(),
+            ..FileIndex::default()
+        };
         match syn::parse_file(text) {
             Ok(file) => {
-                let mut cx = FileCx { crate_name, out: &mut out, file: path, module: module.to_vec() };
+                let mut cx = FileCx {
+                    crate_name,
+                    out: &mut out,
+                    file: path,
+                    module: module.to_vec(),
+                };
                 cx.items(&file.items, &mut Vec::new());
             }
             Err(_) => {
@@ -344,7 +382,9 @@ impl Builder<'_> {
 
     fn file(&mut self, path: &Path, module: Vec<String>) {
         let stamp = Stamp::of(path);
-        let Ok(text) = std::fs::read_to_string(path) else { return };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
         self.index.stamps.push(stamp);
         let file = super::disk::file_index(self.cache, &text, path, &self.crate_name, &module);
         self.index.lines += file.lines;
@@ -390,7 +430,14 @@ impl FileCx<'_> {
         }
     }
 
-    fn push(&mut self, kind: Kind, name: String, path: String, tokens: proc_macro2::TokenStream, refs: Refs) {
+    fn push(
+        &mut self,
+        kind: Kind,
+        name: String,
+        path: String,
+        tokens: proc_macro2::TokenStream,
+        refs: Refs,
+    ) {
         self.out.units.push(Unit {
             kind,
             hash: unit_hash(kind, &[tokens]),
@@ -409,11 +456,17 @@ impl FileCx<'_> {
         let simple = |ident: &syn::Ident| unraw(&ident.to_string());
         match item {
             Item::Fn(f) => {
-                let parts = fn_parts(&f.attrs, &f.sig, item.to_token_stream(), || Refs::of(item), || {
-                    let mut f = f.clone();
-                    f.attrs.retain(|a| !is_checkpoint(a));
-                    f.to_token_stream()
-                });
+                let parts = fn_parts(
+                    &f.attrs,
+                    &f.sig,
+                    item.to_token_stream(),
+                    || Refs::of(item),
+                    || {
+                        let mut f = f.clone();
+                        f.attrs.retain(|a| !is_checkpoint(a));
+                        f.to_token_stream()
+                    },
+                );
                 let name = simple(&f.sig.ident);
                 let path = self.display_path(inline, &name);
                 self.out.units.push(Unit {
@@ -428,13 +481,55 @@ impl FileCx<'_> {
                     root_key: parts.root_key,
                 });
             }
-            Item::Struct(s) => self.push(Kind::Struct, simple(&s.ident), self.display_path(inline, &simple(&s.ident)), item.to_token_stream(), Refs::of(item)),
-            Item::Enum(e) => self.push(Kind::Enum, simple(&e.ident), self.display_path(inline, &simple(&e.ident)), item.to_token_stream(), Refs::of(item)),
-            Item::Union(u) => self.push(Kind::Union, simple(&u.ident), self.display_path(inline, &simple(&u.ident)), item.to_token_stream(), Refs::of(item)),
-            Item::Type(t) => self.push(Kind::TypeAlias, simple(&t.ident), self.display_path(inline, &simple(&t.ident)), item.to_token_stream(), Refs::of(item)),
-            Item::Const(c) => self.push(Kind::Const, simple(&c.ident), self.display_path(inline, &simple(&c.ident)), item.to_token_stream(), Refs::of(item)),
-            Item::Static(s) => self.push(Kind::Static, simple(&s.ident), self.display_path(inline, &simple(&s.ident)), item.to_token_stream(), Refs::of(item)),
-            Item::TraitAlias(t) => self.push(Kind::Trait, simple(&t.ident), self.display_path(inline, &simple(&t.ident)), item.to_token_stream(), Refs::of(item)),
+            Item::Struct(s) => self.push(
+                Kind::Struct,
+                simple(&s.ident),
+                self.display_path(inline, &simple(&s.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
+            Item::Enum(e) => self.push(
+                Kind::Enum,
+                simple(&e.ident),
+                self.display_path(inline, &simple(&e.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
+            Item::Union(u) => self.push(
+                Kind::Union,
+                simple(&u.ident),
+                self.display_path(inline, &simple(&u.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
+            Item::Type(t) => self.push(
+                Kind::TypeAlias,
+                simple(&t.ident),
+                self.display_path(inline, &simple(&t.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
+            Item::Const(c) => self.push(
+                Kind::Const,
+                simple(&c.ident),
+                self.display_path(inline, &simple(&c.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
+            Item::Static(s) => self.push(
+                Kind::Static,
+                simple(&s.ident),
+                self.display_path(inline, &simple(&s.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
+            Item::TraitAlias(t) => self.push(
+                Kind::Trait,
+                simple(&t.ident),
+                self.display_path(inline, &simple(&t.ident)),
+                item.to_token_stream(),
+                Refs::of(item),
+            ),
             Item::Trait(t) => self.trait_item(t, inline),
             Item::Impl(i) => self.impl_item(i, inline),
             Item::Macro(m) => {
@@ -445,7 +540,17 @@ impl FileCx<'_> {
                     let name = simple(ident);
                     let path = format!("{}!", self.display_path(inline, &name));
                     let hash = unit_hash(Kind::MacroRules, &[tokens]);
-                    let unit = Unit { kind: Kind::MacroRules, name, extra_names: defined, path, owner: None, trait_name: None, hash, refs, root_key: None };
+                    let unit = Unit {
+                        kind: Kind::MacroRules,
+                        name,
+                        extra_names: defined,
+                        path,
+                        owner: None,
+                        trait_name: None,
+                        hash,
+                        refs,
+                        root_key: None,
+                    };
                     self.out.units.push(unit);
                 } else {
                     refs.macros.clear();
@@ -453,7 +558,13 @@ impl FileCx<'_> {
                         refs.macros.insert(simple(&last.ident));
                     }
                     let names = defined;
-                    let label = m.mac.path.segments.last().map(|s| simple(&s.ident)).unwrap_or_default();
+                    let label = m
+                        .mac
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| simple(&s.ident))
+                        .unwrap_or_default();
                     let path = format!("{}!{{…}}", self.display_path(inline, &label));
                     self.out.units.push(Unit {
                         kind: Kind::ItemMacro,
@@ -480,7 +591,12 @@ impl FileCx<'_> {
                         let mut module = self.module.clone();
                         module.extend(inline.iter().cloned());
                         module.push(name.clone());
-                        for file in mod_file_candidates(self.file, inline, &name, path_attr(&m.attrs).as_deref()) {
+                        for file in mod_file_candidates(
+                            self.file,
+                            inline,
+                            &name,
+                            path_attr(&m.attrs).as_deref(),
+                        ) {
                             self.out.mods.push((file, module.clone()));
                         }
                     }
@@ -524,23 +640,37 @@ impl FileCx<'_> {
         }
         let refs = Refs::of(&syn::Item::Trait(decl.clone()));
         let path = self.display_path(inline, &trait_name);
-        self.push(Kind::Trait, trait_name.clone(), path.clone(), decl.to_token_stream(), refs);
+        self.push(
+            Kind::Trait,
+            trait_name.clone(),
+            path.clone(),
+            decl.to_token_stream(),
+            refs,
+        );
 
         let (ident, generics) = (&t.ident, &t.generics);
         let header = quote!(trait #ident #generics);
         for item in &t.items {
-            let syn::TraitItem::Fn(f) = item else { continue };
+            let syn::TraitItem::Fn(f) = item else {
+                continue;
+            };
             if f.default.is_none() {
                 continue;
             }
             let name = unraw(&f.sig.ident.to_string());
             let mut refs = Refs::of(item);
             refs.extend(Refs::of(generics));
-            let parts = fn_parts(&f.attrs, &f.sig, item.to_token_stream(), || refs, || {
-                let mut f = f.clone();
-                f.attrs.retain(|a| !is_checkpoint(a));
-                f.to_token_stream()
-            });
+            let parts = fn_parts(
+                &f.attrs,
+                &f.sig,
+                item.to_token_stream(),
+                || refs,
+                || {
+                    let mut f = f.clone();
+                    f.attrs.retain(|a| !is_checkpoint(a));
+                    f.to_token_stream()
+                },
+            );
             self.out.units.push(Unit {
                 kind: Kind::TraitMethod,
                 hash: unit_hash(Kind::TraitMethod, &[header.clone(), parts.tokens]),
@@ -558,12 +688,29 @@ impl FileCx<'_> {
     /// An impl block: a header unit for trait impls, and one unit per item, each hashed
     /// with the header (`impl<T> Trait for Type<T> where …`).
     fn impl_item(&mut self, i: &syn::ItemImpl, inline: &[String]) {
-        let attrs: Vec<&syn::Attribute> = i.attrs.iter().filter(|a| !a.path().is_ident("doc")).collect();
-        let (unsafety, generics, self_ty, where_clause) = (&i.unsafety, &i.generics, &i.self_ty, &i.generics.where_clause);
-        let trait_tokens = i.trait_.as_ref().map(|(bang, path, _)| quote!(#bang #path for));
-        let header = quote!(#(#attrs)* #unsafety impl #generics #trait_tokens #self_ty #where_clause);
+        let attrs: Vec<&syn::Attribute> = i
+            .attrs
+            .iter()
+            .filter(|a| !a.path().is_ident("doc"))
+            .collect();
+        let (unsafety, generics, self_ty, where_clause) = (
+            &i.unsafety,
+            &i.generics,
+            &i.self_ty,
+            &i.generics.where_clause,
+        );
+        let trait_tokens = i
+            .trait_
+            .as_ref()
+            .map(|(bang, path, _)| quote!(#bang #path for));
+        let header =
+            quote!(#(#attrs)* #unsafety impl #generics #trait_tokens #self_ty #where_clause);
         let owner = type_owner(self_ty);
-        let trait_name = i.trait_.as_ref().and_then(|(_, p, _)| p.segments.last()).map(|s| unraw(&s.ident.to_string()));
+        let trait_name = i
+            .trait_
+            .as_ref()
+            .and_then(|(_, p, _)| p.segments.last())
+            .map(|s| unraw(&s.ident.to_string()));
 
         let mut header_refs = Refs::of(self_ty.as_ref());
         header_refs.extend(Refs::of(generics));
@@ -576,7 +723,11 @@ impl FileCx<'_> {
 
         let module = self.display_path(inline, "");
         let ty_text = super::normalize::normalize(self_ty.to_token_stream()).replace(' ', "");
-        let ty_path = if ty_text.chars().next().is_some_and(|c| c.is_alphabetic()) { format!("{module}::{ty_text}") } else { ty_text };
+        let ty_path = if ty_text.chars().next().is_some_and(|c| c.is_alphabetic()) {
+            format!("{module}::{ty_text}")
+        } else {
+            ty_text
+        };
         let item_prefix = match &trait_name {
             Some(t) => format!("<{ty_path} as {t}>"),
             None => ty_path.clone(),
@@ -589,7 +740,7 @@ impl FileCx<'_> {
                 path: format!("impl {t} for {ty_path}"),
                 owner: owner.clone(),
                 trait_name: trait_name.clone(),
-                hash: unit_hash(Kind::Impl, &[header.clone()]),
+                hash: unit_hash(Kind::Impl, std::slice::from_ref(&header)),
                 refs: header_refs.clone(),
                 root_key: None,
             });
@@ -600,18 +751,36 @@ impl FileCx<'_> {
                 syn::ImplItem::Fn(f) => (Kind::Method, unraw(&f.sig.ident.to_string())),
                 syn::ImplItem::Const(c) => (Kind::AssocConst, unraw(&c.ident.to_string())),
                 syn::ImplItem::Type(t) => (Kind::AssocType, unraw(&t.ident.to_string())),
-                syn::ImplItem::Macro(m) => (Kind::AssocConst, m.mac.path.segments.last().map(|s| unraw(&s.ident.to_string())).unwrap_or_default()),
+                syn::ImplItem::Macro(m) => (
+                    Kind::AssocConst,
+                    m.mac
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| unraw(&s.ident.to_string()))
+                        .unwrap_or_default(),
+                ),
                 _ => continue,
             };
             let mut refs = Refs::of(item);
             refs.extend(header_refs.clone());
             let parts = match item {
-                syn::ImplItem::Fn(f) => fn_parts(&f.attrs, &f.sig, item.to_token_stream(), || refs, || {
-                    let mut f = f.clone();
-                    f.attrs.retain(|a| !is_checkpoint(a));
-                    f.to_token_stream()
-                }),
-                _ => FnParts { tokens: item.to_token_stream(), refs, root_key: None },
+                syn::ImplItem::Fn(f) => fn_parts(
+                    &f.attrs,
+                    &f.sig,
+                    item.to_token_stream(),
+                    || refs,
+                    || {
+                        let mut f = f.clone();
+                        f.attrs.retain(|a| !is_checkpoint(a));
+                        f.to_token_stream()
+                    },
+                ),
+                _ => FnParts {
+                    tokens: item.to_token_stream(),
+                    refs,
+                    root_key: None,
+                },
             };
             self.out.units.push(Unit {
                 kind,
@@ -653,9 +822,17 @@ fn fn_parts(
         Some(attr) => {
             let mut refs = Refs::of(attr);
             refs.extend(Refs::of(sig));
-            FnParts { tokens: quote!(#attr #sig), refs, root_key }
+            FnParts {
+                tokens: quote!(#attr #sig),
+                refs,
+                root_key,
+            }
         }
-        None => FnParts { tokens, refs: refs(), root_key },
+        None => FnParts {
+            tokens,
+            refs: refs(),
+            root_key,
+        },
     }
 }
 
@@ -670,7 +847,18 @@ fn defined_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
                 proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
                 proc_macro2::TokenTree::Ident(id) => {
                     let kw = id.to_string();
-                    if !matches!(kw.as_str(), "fn" | "static" | "const" | "struct" | "enum" | "union" | "type" | "trait" | "mod" | "macro_rules") {
+                    if !matches!(
+                        kw.as_str(),
+                        "fn" | "static"
+                            | "const"
+                            | "struct"
+                            | "enum"
+                            | "union"
+                            | "type"
+                            | "trait"
+                            | "mod"
+                            | "macro_rules"
+                    ) {
                         continue;
                     }
                     let mut j = i + 1;
@@ -679,7 +867,10 @@ fn defined_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
                     {
                         j += 1;
                     }
-                    if let (Some(proc_macro2::TokenTree::Ident(name)), false) = (trees.get(j), matches!(trees.get(i.wrapping_sub(1)), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '$')) {
+                    if let (Some(proc_macro2::TokenTree::Ident(name)), false) = (
+                        trees.get(j),
+                        matches!(trees.get(i.wrapping_sub(1)), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '$'),
+                    ) {
                         let name = unraw(&name.to_string());
                         if !out.contains(&name) {
                             out.push(name);
@@ -697,12 +888,20 @@ fn defined_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
 
 /// Whether an attribute is `#[checkpoint…]` (any path ending in `checkpoint`).
 pub fn is_checkpoint(a: &syn::Attribute) -> bool {
-    a.path().segments.last().is_some_and(|s| s.ident == "checkpoint")
+    a.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "checkpoint")
 }
 
 fn has_fn_hash_from(a: &syn::Attribute) -> bool {
-    let syn::Meta::List(l) = &a.meta else { return false };
-    l.tokens.clone().into_iter().any(|t| matches!(t, proc_macro2::TokenTree::Ident(id) if id == "fn_hash_from"))
+    let syn::Meta::List(l) = &a.meta else {
+        return false;
+    };
+    l.tokens
+        .clone()
+        .into_iter()
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(id) if id == "fn_hash_from"))
 }
 
 /// blake3 of a kind tag and normalized tokens.
@@ -737,7 +936,9 @@ fn type_owner(ty: &syn::Type) -> Option<String> {
         Type::Slice(s) => type_owner(&s.elem),
         Type::Array(a) => type_owner(&a.elem),
         Type::TraitObject(t) => t.bounds.iter().find_map(|b| match b {
-            syn::TypeParamBound::Trait(t) => t.path.segments.last().map(|s| unraw(&s.ident.to_string())),
+            syn::TypeParamBound::Trait(t) => {
+                t.path.segments.last().map(|s| unraw(&s.ident.to_string()))
+            }
             _ => None,
         }),
         _ => None,
@@ -747,7 +948,10 @@ fn type_owner(ty: &syn::Type) -> Option<String> {
 fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
     attrs.iter().find_map(|a| match &a.meta {
         syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
-            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
             _ => None,
         },
         _ => None,
@@ -757,9 +961,17 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
 /// Files `mod name;` (inside inline modules `inline`, in `file`) may load. Both the
 /// mod-rs rule (siblings) and the non-mod-rs rule (a directory named after the file) are
 /// tried: the caller keeps the ones that exist, so an extra candidate costs nothing.
-fn mod_file_candidates(file: &Path, inline: &[String], name: &str, path_attr: Option<&str>) -> Vec<PathBuf> {
+fn mod_file_candidates(
+    file: &Path,
+    inline: &[String],
+    name: &str,
+    path_attr: Option<&str>,
+) -> Vec<PathBuf> {
     let dir = file.parent().unwrap_or(Path::new("."));
-    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut bases = vec![dir.to_path_buf()];
     if !matches!(stem.as_str(), "mod" | "lib" | "main") {
         bases.push(dir.join(&stem));

@@ -80,7 +80,12 @@ impl Site {
         let crate_name = std::env::var("CARGO_CRATE_NAME")
             .or_else(|_| std::env::var("CARGO_PKG_NAME").map(|n| n.replace('-', "_")))
             .unwrap_or_else(|_| "crate".to_string());
-        Site { manifest_dir, file, crate_name, cache_dir: out_dir().map(|d| d.join("checkpointer-fingerprint")) }
+        Site {
+            manifest_dir,
+            file,
+            crate_name,
+            cache_dir: out_dir().map(|d| d.join("checkpointer-fingerprint")),
+        }
     }
 }
 
@@ -102,8 +107,17 @@ fn out_dir() -> Option<PathBuf> {
 
 /// The fingerprint of the function being expanded. `function` and `options` may be the
 /// compiler's tokens: they are read as text before anything else happens.
-pub fn fingerprint(function: &TokenStream, options: &TokenStream, fn_hash_from: bool) -> Fingerprint {
-    let request = Request { function: function.to_string(), options: options.to_string(), fn_hash_from, locked_deps: false };
+pub fn fingerprint(
+    function: &TokenStream,
+    options: &TokenStream,
+    fn_hash_from: bool,
+) -> Fingerprint {
+    let request = Request {
+        function: function.to_string(),
+        options: options.to_string(),
+        fn_hash_from,
+        locked_deps: false,
+    };
     let site = Site::of_call_site();
     let trace = std::env::var_os("CHECKPOINTER_FINGERPRINT_TRACE").is_some();
     let started = std::time::Instant::now();
@@ -158,7 +172,9 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
 
     let (plan, indexes) = load(manifest_dir, site);
     let index_refs: Vec<&CrateIndex> = indexes.iter().map(|i| i.as_ref()).collect();
-    let resolver = resolve::Resolver { indexes: &index_refs };
+    let resolver = resolve::Resolver {
+        indexes: &index_refs,
+    };
 
     // The function itself is hashed from its tokens; its own unit in the index is skipped.
     let root_key = text_hash(&[function.to_token_stream()]);
@@ -197,7 +213,12 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     }
     if request.locked_deps || plan.locked_deps {
         h.update(b"\0locked\0");
-        for line in plan.package.as_deref().and_then(|p| cargo::locked_versions(&plan.workspace_root, p)).unwrap_or_default() {
+        for line in plan
+            .package
+            .as_deref()
+            .and_then(|p| cargo::locked_versions(&plan.workspace_root, p))
+            .unwrap_or_default()
+        {
             h.update(line.as_bytes());
             h.update(b"\n");
         }
@@ -205,8 +226,14 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     let identity = h.finalize().to_hex().to_string();
 
     let name = function.sig.ident.to_string();
-    let mut items = vec![(root_path.unwrap_or_else(|| format!("{}::{name}", site.crate_name)), short(blake3::hash(own.as_bytes()).as_bytes()))];
-    let mut rest: Vec<(String, String)> = units.iter().map(|(_, hash, path)| (path.to_string(), short(hash))).collect();
+    let mut items = vec![(
+        root_path.unwrap_or_else(|| format!("{}::{name}", site.crate_name)),
+        short(blake3::hash(own.as_bytes()).as_bytes()),
+    )];
+    let mut rest: Vec<(String, String)> = units
+        .iter()
+        .map(|(_, hash, path)| (path.to_string(), short(hash)))
+        .collect();
     rest.sort();
     items.extend(rest);
     Fingerprint { identity, items }
@@ -218,7 +245,10 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
 /// code gives the same text whichever way it was read.
 fn own_text(request: &Request) -> String {
     let mut text = String::new();
-    match (syn::parse_str::<syn::ItemFn>(&request.function), request.function.parse::<TokenStream>()) {
+    match (
+        syn::parse_str::<syn::ItemFn>(&request.function),
+        request.function.parse::<TokenStream>(),
+    ) {
         (Ok(f), _) => normalize::normalize_into(f.to_token_stream(), &mut text),
         (_, Ok(t)) => normalize::normalize_into(t, &mut text),
         _ => text.push_str(&request.function),
@@ -245,9 +275,14 @@ pub fn own_tokens_only(request: &Request, why: &str) -> Fingerprint {
     };
     let options = request.options.parse().unwrap_or_default();
     let identity = crate::identity::identity(function, options);
-    let name = parsed.map(|f| f.sig.ident.to_string()).unwrap_or_else(|_| "fn".into());
+    let name = parsed
+        .map(|f| f.sig.ident.to_string())
+        .unwrap_or_else(|_| "fn".into());
     let short = identity[..12].to_string();
-    Fingerprint { identity, items: vec![(format!("{name} (own tokens only: {why})"), short)] }
+    Fingerprint {
+        identity,
+        items: vec![(format!("{name} (own tokens only: {why})"), short)],
+    }
 }
 
 /// References the identity options add: `deps(path, …)` by path, and every other name in
@@ -256,9 +291,14 @@ fn option_refs(options: &TokenStream) -> Refs {
     let mut refs = Refs::default();
     let trees: Vec<proc_macro2::TokenTree> = options.clone().into_iter().collect();
     for (i, tt) in trees.iter().enumerate() {
-        if let (proc_macro2::TokenTree::Ident(id), Some(proc_macro2::TokenTree::Group(g))) = (tt, trees.get(i + 1)) {
+        if let (proc_macro2::TokenTree::Ident(id), Some(proc_macro2::TokenTree::Group(g))) =
+            (tt, trees.get(i + 1))
+        {
             if id == "deps" {
-                let paths = syn::parse::Parser::parse2(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated, g.stream());
+                let paths = syn::parse::Parser::parse2(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                    g.stream(),
+                );
                 if let Ok(paths) = paths {
                     for p in &paths {
                         refs.extend(Refs::of(p));
@@ -281,7 +321,13 @@ fn short(hash: &[u8; 32]) -> String {
 fn crate_roots(manifest_dir: &Path, site: &Site) -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Some(f) = &site.file {
-        let f = if f.is_absolute() { f.clone() } else { std::env::current_dir().map(|d| d.join(f)).unwrap_or_else(|_| f.clone()) };
+        let f = if f.is_absolute() {
+            f.clone()
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(f))
+                .unwrap_or_else(|_| f.clone())
+        };
         roots.push(f);
     }
     roots.push(manifest_dir.join("src/lib.rs"));
@@ -294,7 +340,9 @@ fn crate_roots(manifest_dir: &Path, site: &Site) -> Vec<PathBuf> {
         }
     }
     let mut seen = HashSet::new();
-    roots.retain(|r| r.is_file() && seen.insert(std::fs::canonicalize(r).unwrap_or_else(|_| r.clone())));
+    roots.retain(|r| {
+        r.is_file() && seen.insert(std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+    });
     roots
 }
 
@@ -312,7 +360,11 @@ static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 /// cache when still current.
 fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateIndex>>) {
     let roots = crate_roots(manifest_dir, site);
-    let key = (manifest_dir.to_path_buf(), roots.clone(), site.crate_name.clone());
+    let key = (
+        manifest_dir.to_path_buf(),
+        roots.clone(),
+        site.crate_name.clone(),
+    );
     let cached_plan = {
         let guard = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
         guard.as_ref().and_then(|c| c.plans.get(&key).cloned())
@@ -321,7 +373,12 @@ fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateInd
         Some(p) if p.stamps.iter().all(Stamp::is_current) => p,
         _ => {
             let p = Arc::new(cargo::plan(manifest_dir, roots, &site.crate_name));
-            CACHE.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(Cache::default).plans.insert(key, p.clone());
+            CACHE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert_with(Cache::default)
+                .plans
+                .insert(key, p.clone());
             p
         }
     };
@@ -335,7 +392,12 @@ fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateInd
             Some(i) if i.is_current() => i,
             _ => {
                 let i = Arc::new(CrateIndex::build(sources, site.cache_dir.as_deref()));
-                CACHE.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(Cache::default).indexes.insert(sources.clone(), i.clone());
+                CACHE
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert_with(Cache::default)
+                    .indexes
+                    .insert(sources.clone(), i.clone());
                 i
             }
         };

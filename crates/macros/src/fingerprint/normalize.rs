@@ -57,7 +57,8 @@ fn normalize_group(tokens: TokenStream, drop_comma: bool, out: &mut String) {
                     push_word(out, ch);
                 }
             }
-            TokenTree::Ident(id) if matches!(i.checked_sub(1).map(|j| &tokens[j]), Some(TokenTree::Punct(q)) if q.as_char() == '\'') => {
+            TokenTree::Ident(id) if matches!(i.checked_sub(1).map(|j| &tokens[j]), Some(TokenTree::Punct(q)) if q.as_char() == '\'') =>
+            {
                 out.push_str(&id.to_string());
             }
             other => push_word(out, &other.to_string()),
@@ -72,11 +73,19 @@ fn normalize_group(tokens: TokenStream, drop_comma: bool, out: &mut String) {
 /// It is code only in a one-element tuple — expression, pattern or type — `(a,)`: a
 /// parenthesis group with no other top-level comma that is not a call's argument list or a
 /// function's parameter list (those follow a name, a `)`, a `]` or a turbofish `>`).
-fn trailing_comma_is_layout(delimiter: Delimiter, stream: &TokenStream, before: &[TokenTree]) -> bool {
+fn trailing_comma_is_layout(
+    delimiter: Delimiter,
+    stream: &TokenStream,
+    before: &[TokenTree],
+) -> bool {
     if delimiter != Delimiter::Parenthesis {
         return true;
     }
-    let commas = stream.clone().into_iter().filter(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')).count();
+    let commas = stream
+        .clone()
+        .into_iter()
+        .filter(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ','))
+        .count();
     if commas != 1 {
         return true;
     }
@@ -143,7 +152,9 @@ fn push_word(out: &mut String, word: &str) {
 
 /// If `tokens` starts with a doc attribute (`#[doc …]` or `#![doc …]`), its length in trees.
 fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
-    let TokenTree::Punct(hash) = tokens.first()? else { return None };
+    let TokenTree::Punct(hash) = tokens.first()? else {
+        return None;
+    };
     if hash.as_char() != '#' {
         return None;
     }
@@ -151,7 +162,9 @@ fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
         TokenTree::Punct(p) if p.as_char() == '!' => (1, tokens.get(2)?),
         other => (0, other),
     };
-    let TokenTree::Group(g) = group else { return None };
+    let TokenTree::Group(g) = group else {
+        return None;
+    };
     if g.delimiter() != Delimiter::Bracket {
         return None;
     }
@@ -182,7 +195,10 @@ mod tests {
         assert_eq!(norm("a && b"), "a && b");
         assert_ne!(norm("a && b"), norm("a & &b"));
         assert_eq!(norm("x::<T>() -> &'a u8"), "x ::< T > ( ) -> & 'a u8");
-        assert_eq!(norm("fn f<'a>(x: &'a u8) {}"), "fn f < 'a > ( x : & 'a u8 ) { }");
+        assert_eq!(
+            norm("fn f<'a>(x: &'a u8) {}"),
+            "fn f < 'a > ( x : & 'a u8 ) { }"
+        );
     }
 
     #[test]
@@ -202,8 +218,17 @@ mod tests {
     #[test]
     fn one_element_tuples_keep_their_comma_calls_and_parameters_do_not() {
         assert_eq!(norm("let t = (a,);"), "let t = ( a , ) ;");
-        assert_eq!(norm("fn f() -> (u8,) { return (1,) }"), "fn f ( ) -> ( u8 , ) { return ( 1 , ) }");
-        assert_eq!(norm("match x { (a,) => (b,), }"), "match x { ( a , ) => ( b , ) }");
-        assert_eq!(norm("fn f(\n    x: u8,\n) { g(x,); s.m(x,); h::<u8>(x,); v[0](x,) }"), norm("fn f(x: u8) { g(x); s.m(x); h::<u8>(x); v[0](x) }"));
+        assert_eq!(
+            norm("fn f() -> (u8,) { return (1,) }"),
+            "fn f ( ) -> ( u8 , ) { return ( 1 , ) }"
+        );
+        assert_eq!(
+            norm("match x { (a,) => (b,), }"),
+            "match x { ( a , ) => ( b , ) }"
+        );
+        assert_eq!(
+            norm("fn f(\n    x: u8,\n) { g(x,); s.m(x,); h::<u8>(x,); v[0](x,) }"),
+            norm("fn f(x: u8) { g(x); s.m(x); h::<u8>(x); v[0](x) }")
+        );
     }
 }

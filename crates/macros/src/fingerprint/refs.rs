@@ -81,7 +81,9 @@ impl Refs {
                 }
                 let start = i + 1;
                 let mut end = start;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                {
                     end += 1;
                 }
                 let name = &body[start..end];
@@ -99,13 +101,18 @@ impl Refs {
 /// The contents of a string literal token (`"…"`, `r"…"`, `r#"…"#`, `b"…"`, `c"…"`).
 fn string_body(lit: &str) -> Option<&str> {
     let lit = lit.trim_start_matches(['b', 'c']);
-    let lit = lit.strip_prefix('r').map(|s| s.trim_matches('#')).unwrap_or(lit);
+    let lit = lit
+        .strip_prefix('r')
+        .map(|s| s.trim_matches('#'))
+        .unwrap_or(lit);
     lit.strip_prefix('"')?.strip_suffix('"')
 }
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_') && s != "_"
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && s != "_"
 }
 
 /// `r#type` → `type`: items are indexed by their plain names.
@@ -150,7 +157,11 @@ pub struct Collector {
 
 impl Collector {
     fn path(&mut self, path: &syn::Path, qself: Option<&syn::QSelf>) {
-        let segs: Vec<String> = path.segments.iter().map(|s| unraw(&s.ident.to_string())).collect();
+        let segs: Vec<String> = path
+            .segments
+            .iter()
+            .map(|s| unraw(&s.ident.to_string()))
+            .collect();
         match (qself, segs.as_slice()) {
             (_, []) => {}
             // `<T>::name`: an associated item of some type.
@@ -245,7 +256,9 @@ mod tests {
         };
         let r = Refs::of(&f);
         assert!(r.qualified.contains(&("geo".into(), "Point".into())));
-        for n in ["geo", "Count", "Vec", "Output", "Shape", "LIMIT", "helpers", "Conv"] {
+        for n in [
+            "geo", "Count", "Vec", "Output", "Shape", "LIMIT", "helpers", "Conv",
+        ] {
             assert!(r.names.contains(n), "{n} missing from {:?}", r.names);
         }
         assert!(r.qualified.contains(&("Shape".into(), "Circle".into())));
@@ -279,7 +292,10 @@ mod tests {
         };
         let r = Refs::of(&syn::Item::Struct(f));
         for n in ["default_port", "wire", "codec", "serde"] {
-            assert!(r.loose.contains(n) || r.names.contains(n), "{n} missing: {r:?}");
+            assert!(
+                r.loose.contains(n) || r.names.contains(n),
+                "{n} missing: {r:?}"
+            );
         }
         assert!(!r.loose.contains("ignored_doc_name"));
     }

@@ -25,12 +25,82 @@ pub type UnitId = (usize, usize);
 /// method called `new`. A user impl for one of them (`impl MyTrait for Vec<u8>`) makes it
 /// a known owner again.
 const STD_TYPES: &[&str] = &[
-    "Vec", "String", "Box", "Rc", "Arc", "Weak", "Option", "Some", "None", "Result", "Ok", "Err", "HashMap", "HashSet", "BTreeMap", "BTreeSet",
-    "VecDeque", "BinaryHeap", "LinkedList", "Path", "PathBuf", "OsStr", "OsString", "Cell", "RefCell", "OnceCell", "OnceLock", "LazyLock", "Mutex",
-    "RwLock", "Duration", "Instant", "SystemTime", "Cow", "Default", "Iterator", "IntoIterator", "From", "Into", "TryFrom", "TryInto", "Clone",
-    "ToString", "ToOwned", "AsRef", "AsMut", "PartialEq", "Eq", "PartialOrd", "Ord", "Hash", "Debug", "Display", "Ordering", "File", "Command",
-    "Error", "Formatter", "Wrapping", "PhantomData", "Pin", "NonNull", "Range", "Any", "TypeId", "Sender", "Receiver", "Thread", "Condvar",
-    "Barrier", "AtomicBool", "AtomicUsize", "AtomicU64", "AtomicI64", "AtomicU32", "AtomicI32",
+    "Vec",
+    "String",
+    "Box",
+    "Rc",
+    "Arc",
+    "Weak",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "VecDeque",
+    "BinaryHeap",
+    "LinkedList",
+    "Path",
+    "PathBuf",
+    "OsStr",
+    "OsString",
+    "Cell",
+    "RefCell",
+    "OnceCell",
+    "OnceLock",
+    "LazyLock",
+    "Mutex",
+    "RwLock",
+    "Duration",
+    "Instant",
+    "SystemTime",
+    "Cow",
+    "Default",
+    "Iterator",
+    "IntoIterator",
+    "From",
+    "Into",
+    "TryFrom",
+    "TryInto",
+    "Clone",
+    "ToString",
+    "ToOwned",
+    "AsRef",
+    "AsMut",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Hash",
+    "Debug",
+    "Display",
+    "Ordering",
+    "File",
+    "Command",
+    "Error",
+    "Formatter",
+    "Wrapping",
+    "PhantomData",
+    "Pin",
+    "NonNull",
+    "Range",
+    "Any",
+    "TypeId",
+    "Sender",
+    "Receiver",
+    "Thread",
+    "Condvar",
+    "Barrier",
+    "AtomicBool",
+    "AtomicUsize",
+    "AtomicU64",
+    "AtomicI64",
+    "AtomicU32",
+    "AtomicI32",
 ];
 
 /// The indexes of the crates that count as user code, the current crate first.
@@ -68,7 +138,11 @@ impl Resolver<'_> {
         out
     }
 
-    fn each<'s>(&'s self, mut pick: impl FnMut(&'s CrateIndex) -> Option<&'s Vec<usize>>, queue: &mut Vec<UnitId>) {
+    fn each<'s>(
+        &'s self,
+        mut pick: impl FnMut(&'s CrateIndex) -> Option<&'s Vec<usize>>,
+        queue: &mut Vec<UnitId>,
+    ) {
         for (i, idx) in self.indexes.iter().enumerate() {
             if let Some(ids) = pick(idx) {
                 queue.extend(ids.iter().map(|&u| (i, u)));
@@ -100,7 +174,12 @@ impl Resolver<'_> {
     }
 
     fn aliases(&self, name: &str) -> Vec<String> {
-        self.indexes.iter().filter_map(|idx| idx.aliases.get(name)).flatten().cloned().collect()
+        self.indexes
+            .iter()
+            .filter_map(|idx| idx.aliases.get(name))
+            .flatten()
+            .cloned()
+            .collect()
     }
 
     /// Free items named `name`, through `use … as name` renames too.
@@ -122,17 +201,34 @@ impl Resolver<'_> {
         if known {
             for (i, idx) in self.indexes.iter().enumerate() {
                 if let Some(ids) = idx.by_owner.get(q) {
-                    queue.extend(ids.iter().filter(|&&u| idx.units[u].name == name).map(|&u| (i, u)));
+                    queue.extend(
+                        ids.iter()
+                            .filter(|&&u| idx.units[u].name == name)
+                            .map(|&u| (i, u)),
+                    );
                 }
             }
         }
         let is_type_like = q.chars().next().is_some_and(char::is_uppercase);
-        let is_user_type = self.indexes.iter().any(|idx| idx.free.get(q).is_some_and(|ids| ids.iter().any(|&u| matches!(idx.units[u].kind, Kind::Struct | Kind::Enum | Kind::Union | Kind::Trait))));
+        let is_user_type = self.indexes.iter().any(|idx| {
+            idx.free.get(q).is_some_and(|ids| {
+                ids.iter().any(|&u| {
+                    matches!(
+                        idx.units[u].kind,
+                        Kind::Struct | Kind::Enum | Kind::Union | Kind::Trait
+                    )
+                })
+            })
+        });
         // `Self::f`, `T::f`, `Alias::f`, `T::Assoc::f`: the type is not known by this name.
         if is_type_like && !known && !is_user_type && !STD_TYPES.contains(&q) {
             self.assoc(name, queue);
         }
-        let is_alias = self.indexes.iter().any(|idx| idx.free.get(q).is_some_and(|ids| ids.iter().any(|&u| idx.units[u].kind == Kind::TypeAlias)));
+        let is_alias = self.indexes.iter().any(|idx| {
+            idx.free
+                .get(q)
+                .is_some_and(|ids| ids.iter().any(|&u| idx.units[u].kind == Kind::TypeAlias))
+        });
         if is_alias {
             self.assoc(name, queue);
         }

@@ -14,7 +14,11 @@ impl Scratch {
     fn new(files: &[(&str, &str)]) -> Scratch {
         let tmp = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap();
-        let mut s = Scratch { _tmp: tmp, root, tick: 0 };
+        let mut s = Scratch {
+            _tmp: tmp,
+            root,
+            tick: 0,
+        };
         for (path, text) in files {
             s.write(path, text);
         }
@@ -29,7 +33,8 @@ impl Scratch {
         std::fs::write(&p, text).unwrap();
         self.tick += 1;
         let f = std::fs::File::options().write(true).open(&p).unwrap();
-        f.set_modified(SystemTime::now() + Duration::from_secs(self.tick)).unwrap();
+        f.set_modified(SystemTime::now() + Duration::from_secs(self.tick))
+            .unwrap();
     }
 
     fn remove(&mut self, path: &str) {
@@ -41,16 +46,34 @@ impl Scratch {
         self.fp_with(dir, file, name, "", false)
     }
 
-    fn fp_with(&self, dir: &str, file: &str, name: &str, options: &str, locked_deps: bool) -> Fingerprint {
+    fn fp_with(
+        &self,
+        dir: &str,
+        file: &str,
+        name: &str,
+        options: &str,
+        locked_deps: bool,
+    ) -> Fingerprint {
         let crate_dir = self.root.join(dir);
         let path = crate_dir.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let parsed = syn::parse_file(&text).unwrap();
-        let function = find_fn(&parsed.items, name).unwrap_or_else(|| panic!("no fn {name} in {file}"));
+        let function =
+            find_fn(&parsed.items, name).unwrap_or_else(|| panic!("no fn {name} in {file}"));
         // The on-disk cache is on: every fingerprint here also checks it against the sources.
         let cache_dir = Some(self.root.join("target/deps/checkpointer-fingerprint"));
-        let site = Site { manifest_dir: Some(crate_dir), file: Some(path), crate_name: dir.replace('-', "_"), cache_dir };
-        let request = Request { function: function.to_token_stream().to_string(), options: options.into(), fn_hash_from: false, locked_deps };
+        let site = Site {
+            manifest_dir: Some(crate_dir),
+            file: Some(path),
+            crate_name: dir.replace('-', "_"),
+            cache_dir,
+        };
+        let request = Request {
+            function: function.to_token_stream().to_string(),
+            options: options.into(),
+            fn_hash_from: false,
+            locked_deps,
+        };
         compute(&request, &site)
     }
 }
@@ -65,7 +88,11 @@ fn find_fn(items: &[syn::Item], name: &str) -> Option<syn::ItemFn> {
                 return Some(f);
             }
             syn::Item::Mod(m) => {
-                if let Some(f) = m.content.as_ref().and_then(|(_, items)| find_fn(items, name)) {
+                if let Some(f) = m
+                    .content
+                    .as_ref()
+                    .and_then(|(_, items)| find_fn(items, name))
+                {
                     return Some(f);
                 }
             }
@@ -133,7 +160,12 @@ impl Shape for Square {
 "#;
 
 fn app() -> Scratch {
-    Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", MAIN), ("app/src/helpers.rs", HELPERS), ("app/src/shapes.rs", SHAPES)])
+    Scratch::new(&[
+        ("app/Cargo.toml", MANIFEST),
+        ("app/src/main.rs", MAIN),
+        ("app/src/helpers.rs", HELPERS),
+        ("app/src/shapes.rs", SHAPES),
+    ])
 }
 
 fn report(s: &Scratch) -> Fingerprint {
@@ -176,7 +208,12 @@ fn layout_docs_comments_moves_and_unrelated_edits_do_not_count() {
     // Reformatting, comments, doc comments inside and on the function.
     s.write(
         "app/src/main.rs",
-        &MAIN.replace("/// The cached function.", "/// Other docs.\n// a comment").replace("let total = helpers::outer(n);", "// why\n    let total =\n        helpers::outer( n );"),
+        &MAIN
+            .replace("/// The cached function.", "/// Other docs.\n// a comment")
+            .replace(
+                "let total = helpers::outer(n);",
+                "// why\n    let total =\n        helpers::outer( n );",
+            ),
     );
     assert_eq!(report(&s).identity, before);
     // An unrelated function edited.
@@ -184,8 +221,16 @@ fn layout_docs_comments_moves_and_unrelated_edits_do_not_count() {
     s.write("app/src/main.rs", &MAIN.replace("    1\n}", "    2\n}"));
     assert_eq!(report(&s).identity, before);
     // An item moved within a file and to another file.
-    s.write("app/src/helpers.rs", &HELPERS.replace("pub const FACTOR: u64 = 3;", "").replace("fn inner", "/// docs\nfn inner"));
-    s.write("app/src/shapes.rs", &format!("{SHAPES}\npub const FACTOR: u64 = 3;\n"));
+    s.write(
+        "app/src/helpers.rs",
+        &HELPERS
+            .replace("pub const FACTOR: u64 = 3;", "")
+            .replace("fn inner", "/// docs\nfn inner"),
+    );
+    s.write(
+        "app/src/shapes.rs",
+        &format!("{SHAPES}\npub const FACTOR: u64 = 3;\n"),
+    );
     assert_eq!(report(&s).identity, before);
 }
 
@@ -196,14 +241,26 @@ fn dependencies_count_helpers_consts_methods_and_trait_impls() {
     let cases: [(&str, &str, &str); 4] = [
         ("app/src/helpers.rs", "n * FACTOR", "n * FACTOR + 0"),
         ("app/src/helpers.rs", "FACTOR: u64 = 3", "FACTOR: u64 = 4"),
-        ("app/src/shapes.rs", "self.side * self.side", "self.side * 2.0"),
-        ("app/src/shapes.rs", "pub side: f64,", "pub side: f64,\n    pub label: u8,"),
+        (
+            "app/src/shapes.rs",
+            "self.side * self.side",
+            "self.side * 2.0",
+        ),
+        (
+            "app/src/shapes.rs",
+            "pub side: f64,",
+            "pub side: f64,\n    pub label: u8,",
+        ),
     ];
     for (file, from, to) in cases {
         let original = std::fs::read_to_string(s.root.join(file)).unwrap();
         assert!(original.contains(from), "{from}");
         s.write(file, &original.replace(from, to));
-        assert_ne!(report(&s).identity, before, "editing `{from}` in {file} must count");
+        assert_ne!(
+            report(&s).identity,
+            before,
+            "editing `{from}` in {file} must count"
+        );
         s.write(file, &original);
         assert_eq!(report(&s).identity, before);
     }
@@ -221,9 +278,17 @@ fn main() {}
 "#;
     let mut s = Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", main)]);
     let before = s.fp("app", "src/main.rs", "f").identity;
-    for (from, to, counts) in [("$e * 2", "$e * 3", true), ("self.n + 1", "self.n + 2", true), ("{ 0 }", "{ 1 }", false)] {
+    for (from, to, counts) in [
+        ("$e * 2", "$e * 3", true),
+        ("self.n + 1", "self.n + 2", true),
+        ("{ 0 }", "{ 1 }", false),
+    ] {
         s.write("app/src/main.rs", &main.replace(from, to));
-        assert_eq!(s.fp("app", "src/main.rs", "f").identity != before, counts, "{from} → {to}");
+        assert_eq!(
+            s.fp("app", "src/main.rs", "f").identity != before,
+            counts,
+            "{from} → {to}"
+        );
     }
 }
 
@@ -242,20 +307,49 @@ fn main() {}
     let mut s = Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", main)]);
     let before = s.fp("app", "src/main.rs", "caller");
     let p = paths(&before);
-    assert!(p.contains(&"app::pinned") && p.contains(&"app::plain"), "{p:?}");
-    assert!(!p.contains(&"app::helper"), "fn_hash_from stops the traversal: {p:?}");
+    assert!(
+        p.contains(&"app::pinned") && p.contains(&"app::plain"),
+        "{p:?}"
+    );
+    assert!(
+        !p.contains(&"app::helper"),
+        "fn_hash_from stops the traversal: {p:?}"
+    );
     // The pinned body and what it calls do not count; its declared value does.
-    s.write("app/src/main.rs", &main.replace("{ 1 }", "{ 5 }").replace("{ helper() }", "{ helper() + 1 }"));
-    assert_eq!(s.fp("app", "src/main.rs", "caller").identity, before.identity);
+    s.write(
+        "app/src/main.rs",
+        &main
+            .replace("{ 1 }", "{ 5 }")
+            .replace("{ helper() }", "{ helper() + 1 }"),
+    );
+    assert_eq!(
+        s.fp("app", "src/main.rs", "caller").identity,
+        before.identity
+    );
     s.write("app/src/main.rs", &main.replace("\"v1\"", "\"v2\""));
-    assert_ne!(s.fp("app", "src/main.rs", "caller").identity, before.identity);
+    assert_ne!(
+        s.fp("app", "src/main.rs", "caller").identity,
+        before.identity
+    );
     // A plain checkpoint callee counts with its body.
     s.write("app/src/main.rs", &main.replace("{ 2 }", "{ 3 }"));
-    assert_ne!(s.fp("app", "src/main.rs", "caller").identity, before.identity);
+    assert_ne!(
+        s.fp("app", "src/main.rs", "caller").identity,
+        before.identity
+    );
     // The function's own fn_hash_from: own tokens only, nothing followed.
     let own = compute(
-        &Request { function: "fn pinned() -> u64 { helper() }".into(), fn_hash_from: true, ..Request::default() },
-        &Site { manifest_dir: Some(s.root.join("app")), file: None, crate_name: "app".into(), cache_dir: None },
+        &Request {
+            function: "fn pinned() -> u64 { helper() }".into(),
+            fn_hash_from: true,
+            ..Request::default()
+        },
+        &Site {
+            manifest_dir: Some(s.root.join("app")),
+            file: None,
+            crate_name: "app".into(),
+            cache_dir: None,
+        },
     );
     assert_eq!(own.items.len(), 1);
     assert!(own.items[0].0.contains("fn_hash_from"), "{:?}", own.items);
@@ -270,10 +364,21 @@ fn main() {}
 "#;
     let mut s = Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", main)]);
     let before = s.fp_with("app", "src/main.rs", "f", "deps(tables::lookup)", false);
-    assert!(paths(&before).contains(&"app::tables::lookup"), "{:?}", before.items);
+    assert!(
+        paths(&before).contains(&"app::tables::lookup"),
+        "{:?}",
+        before.items
+    );
     s.write("app/src/main.rs", &main.replace("{ 2 }", "{ 3 }"));
-    assert_ne!(s.fp_with("app", "src/main.rs", "f", "deps(tables::lookup)", false).identity, before.identity);
-    assert_eq!(s.fp_with("app", "src/main.rs", "f", "", false).identity, s.fp_with("app", "src/main.rs", "f", "", false).identity);
+    assert_ne!(
+        s.fp_with("app", "src/main.rs", "f", "deps(tables::lookup)", false)
+            .identity,
+        before.identity
+    );
+    assert_eq!(
+        s.fp_with("app", "src/main.rs", "f", "", false).identity,
+        s.fp_with("app", "src/main.rs", "f", "", false).identity
+    );
 }
 
 #[test]
@@ -286,9 +391,15 @@ fn workspace_libraries_count_and_outside_path_dependencies_do_not() {
         ("ws/Cargo.toml", ws),
         ("ws/app/Cargo.toml", &app_manifest),
         ("ws/app/src/main.rs", main),
-        ("ws/mylib/Cargo.toml", "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\n"),
+        (
+            "ws/mylib/Cargo.toml",
+            "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\n",
+        ),
         ("ws/mylib/src/lib.rs", lib),
-        ("vendored/Cargo.toml", "[package]\nname = \"vendored\"\nversion = \"0.1.0\"\n"),
+        (
+            "vendored/Cargo.toml",
+            "[package]\nname = \"vendored\"\nversion = \"0.1.0\"\n",
+        ),
         ("vendored/src/lib.rs", "pub fn v() -> u64 { 1 }\n"),
     ]);
     let before = s.fp("ws/app", "src/main.rs", "f");
@@ -308,45 +419,82 @@ fn locked_deps_adds_registry_versions() {
         format!("version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"serde\"]\n[[package]]\nname = \"serde\"\nversion = \"{v}\"\nsource = \"registry+https://example.invalid\"\n")
     };
     let main = "fn f() -> u64 { 1 }\nfn main() {}\n";
-    let mut s = Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", main), ("app/Cargo.lock", &lock("1.0.1"))]);
+    let mut s = Scratch::new(&[
+        ("app/Cargo.toml", MANIFEST),
+        ("app/src/main.rs", main),
+        ("app/Cargo.lock", &lock("1.0.1")),
+    ]);
     let plain = s.fp("app", "src/main.rs", "f").identity;
     let locked = s.fp_with("app", "src/main.rs", "f", "", true).identity;
     assert_ne!(plain, locked);
     s.write("app/Cargo.lock", &lock("1.0.2"));
-    assert_eq!(s.fp("app", "src/main.rs", "f").identity, plain, "upgrades do not count by default");
+    assert_eq!(
+        s.fp("app", "src/main.rs", "f").identity,
+        plain,
+        "upgrades do not count by default"
+    );
     let upgraded = s.fp_with("app", "src/main.rs", "f", "", true).identity;
     assert_ne!(upgraded, locked);
     // The opt-in as users write it, in the manifest.
-    s.write("app/Cargo.toml", &format!("{MANIFEST}\n[package.metadata.checkpointer]\nlocked_deps = true\n"));
+    s.write(
+        "app/Cargo.toml",
+        &format!("{MANIFEST}\n[package.metadata.checkpointer]\nlocked_deps = true\n"),
+    );
     assert_eq!(s.fp("app", "src/main.rs", "f").identity, upgraded);
 }
 
 #[test]
 fn unparsable_files_count_as_opaque_text_and_mod_paths_are_followed() {
-    let main = "#[path = \"elsewhere/impl_.rs\"]\nmod imp;\nfn f() -> u64 { imp::g() }\nfn main() {}\n";
-    let mut s = Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", main), ("app/src/elsewhere/impl_.rs", "pub fn g() -> u64 { 1 }\n")]);
+    let main =
+        "#[path = \"elsewhere/impl_.rs\"]\nmod imp;\nfn f() -> u64 { imp::g() }\nfn main() {}\n";
+    let mut s = Scratch::new(&[
+        ("app/Cargo.toml", MANIFEST),
+        ("app/src/main.rs", main),
+        ("app/src/elsewhere/impl_.rs", "pub fn g() -> u64 { 1 }\n"),
+    ]);
     let before = s.fp("app", "src/main.rs", "f");
-    assert!(paths(&before).contains(&"app::imp::g"), "{:?}", before.items);
+    assert!(
+        paths(&before).contains(&"app::imp::g"),
+        "{:?}",
+        before.items
+    );
     s.write("app/src/broken.rs", "fn ( {");
     s.write("app/src/main.rs", &format!("mod broken;\n{main}"));
     let broken = s.fp("app", "src/main.rs", "f");
     assert_ne!(broken.identity, before.identity);
-    assert!(broken.items.iter().any(|(p, _)| p.contains("not parsed")), "{:?}", broken.items);
+    assert!(
+        broken.items.iter().any(|(p, _)| p.contains("not parsed")),
+        "{:?}",
+        broken.items
+    );
     // A file added beside the others is seen even though no indexed file changed.
     s.write("app/src/main.rs", main);
     s.remove("app/src/broken.rs");
     assert_eq!(s.fp("app", "src/main.rs", "f").identity, before.identity);
     s.write("app/src/new_helpers.rs", "pub fn g() -> u64 { 2 }\n");
-    assert_ne!(s.fp("app", "src/main.rs", "f").identity, before.identity, "a new file is indexed");
+    assert_ne!(
+        s.fp("app", "src/main.rs", "f").identity,
+        before.identity,
+        "a new file is indexed"
+    );
 }
 
 #[test]
 fn without_sources_the_identity_is_the_own_tokens() {
-    let request = Request { function: "fn f() -> u8 { 1 }".into(), ..Request::default() };
+    let request = Request {
+        function: "fn f() -> u8 { 1 }".into(),
+        ..Request::default()
+    };
     let fp = compute(&request, &Site::default());
     assert_eq!(fp.items.len(), 1);
     assert!(fp.items[0].0.contains("own tokens only"));
-    let bad = compute(&Request { function: "not a fn".into(), ..Request::default() }, &Site::default());
+    let bad = compute(
+        &Request {
+            function: "not a fn".into(),
+            ..Request::default()
+        },
+        &Site::default(),
+    );
     assert_eq!(bad.identity.len(), 64);
 }
 
@@ -366,7 +514,12 @@ fn main() {}
     let s = Scratch::new(&[("app/Cargo.toml", MANIFEST), ("app/src/main.rs", main)]);
     let fp = s.fp("app", "src/main.rs", "f");
     let p = paths(&fp);
-    for expected in ["app::util::compute", "<app::A as Make>::make", "<app::A as Add>::add", "app::build"] {
+    for expected in [
+        "app::util::compute",
+        "<app::A as Make>::make",
+        "<app::A as Add>::add",
+        "app::build",
+    ] {
         assert!(p.contains(&expected), "{expected} missing from {p:#?}");
     }
 }
