@@ -46,6 +46,16 @@ fn a_second_taker_waits_until_the_first_releases() {
     let k = key(0);
     let first = lock(&store, &k);
     assert!(lock_file(&store, &k).exists());
+    #[cfg(unix)]
+    {
+        // A new root is private: lock files too.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lock_file(&store, &k))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let got = Arc::new(AtomicBool::new(false));
     let waiter = {
         let (store, k, got) = (store.clone(), k.clone(), got.clone());
