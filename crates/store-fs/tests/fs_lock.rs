@@ -42,7 +42,7 @@ fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) 
 #[test]
 fn a_second_taker_waits_until_the_first_releases() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FsStore::new(dir.path()));
+    let store = Arc::new(FsStore::new(dir.path().join("new")));
     let k = key(0);
     let first = lock(&store, &k);
     assert!(lock_file(&store, &k).exists());
