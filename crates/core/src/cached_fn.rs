@@ -3,11 +3,12 @@
 use crate::config::{OnError, OpenTier, Resolved};
 use crate::flight::{Flights, Role};
 use crate::report::{self, Event};
-use crate::{codec, maintenance, CheckpointError, Checkpointer, Digest, FnPath, Hasher, Key, ObjectHash, Outcome};
+use crate::{codec, maintenance, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher, Key, ObjectHash, Outcome};
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 /// What the macro knows about a function at compile time.
@@ -37,7 +38,11 @@ pub struct CachedFn {
     options: fn() -> Checkpointer,
     open: OpenTier,
     capture_once: Option<fn(&mut Hasher)>,
-    state: RwLock<Option<Arc<State>>>,
+    /// The resolved state: null until first use and after `reinit`. A published state is
+    /// never freed (a `reinit` leaks the old one, since calls in flight may still read it),
+    /// so a hit reads it with one acquire load and no reference counting.
+    state: AtomicPtr<State>,
+    init: Mutex<()>,
     flights: Flights,
     warned: Mutex<Vec<&'static str>>,
     file_memo: Mutex<Vec<FileMemo>>,
@@ -51,6 +56,15 @@ struct State {
     identity: Digest,
     once: Option<Digest>,
     config: Result<Resolved, String>,
+}
+
+enum Prepared<'a, O> {
+    /// Run the function, touching no cache.
+    Run,
+    /// Already decided (an error raised).
+    Done(O),
+    /// Cached under this key.
+    Cached(&'a State, &'a Resolved, Key),
 }
 
 #[derive(Clone)]
@@ -75,20 +89,31 @@ impl CachedFn {
             options,
             open,
             capture_once,
-            state: RwLock::new(None),
+            state: AtomicPtr::new(std::ptr::null_mut()),
+            init: Mutex::new(()),
             flights: Flights::new(),
             warned: Mutex::new(Vec::new()),
             file_memo: Mutex::new(Vec::new()),
         }
     }
 
-    fn state(&self) -> Arc<State> {
-        if let Some(s) = &*self.state.read().unwrap_or_else(PoisonError::into_inner) {
-            return s.clone();
+    fn state(&self) -> &State {
+        let p = self.state.load(Ordering::Acquire);
+        if p.is_null() {
+            return self.init_state();
         }
-        let mut slot = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = &*slot {
-            return s.clone();
+        // SAFETY: a non-null pointer was published by `init_state` from `Box::into_raw` and
+        // is never freed (see the field's comment), so it is valid for as long as `self`.
+        unsafe { &*p }
+    }
+
+    #[cold]
+    fn init_state(&self) -> &State {
+        let _init = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+        let p = self.state.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: as in `state`.
+            return unsafe { &*p };
         }
         let options = (self.options)();
         let identity = options
@@ -101,22 +126,25 @@ impl CachedFn {
             h.finish()
         });
         let config = options.resolve(self.open).map_err(|e| e.to_string());
-        let state = Arc::new(State {
+        let state = Box::into_raw(Box::new(State {
             capture_all: options.captures_all(),
             on_error: options.on_error_policy(),
             path: Arc::new(FnPath::from_module_path(self.info.module_path, self.info.name)),
             identity,
             once,
             config,
-        });
-        *slot = Some(state.clone());
-        state
+        }));
+        self.state.store(state, Ordering::Release);
+        // SAFETY: just created from a Box and never freed.
+        unsafe { &*state }
     }
 
     /// Forgets the resolved options, identity and `capture_once` values: the next call
     /// resolves them again (re-reading the environment and the preset).
     pub fn reinit(&self) {
-        *self.state.write().unwrap_or_else(PoisonError::into_inner) = None;
+        let _init = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+        // The old state is leaked on purpose: concurrent calls may still be reading it.
+        self.state.store(std::ptr::null_mut(), Ordering::Release);
         self.file_memo.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.warned.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
@@ -222,21 +250,27 @@ impl CachedFn {
     /// undecodable entry is a miss (it is overwritten by the next store); it is reported with
     /// a warning when `announce` is set, so a call warns once, not once per re-check.
     async fn lookup<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key, announce: bool) -> Result<Option<T>, CheckpointError> {
-        let Some(entry) = config.storage.load(key).await? else {
-            return Ok(None);
+        let loaded = match config.storage.load_now(key) {
+            Some(now) => now?,
+            None => config.storage.load(key).await?,
         };
+        Ok(loaded.and_then(|entry| self.accept(state, config, key, entry, announce)))
+    }
+
+    /// Judges a loaded entry: expired, damaged or undecodable entries are misses.
+    fn accept<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key, entry: Entry, announce: bool) -> Option<T> {
         if let Some(expiry) = &config.expiry {
             if expiry.is_expired(entry.meta.created, SystemTime::now()) {
-                return Ok(None);
+                return None;
             }
         }
         let checked = if config.storage.trusted() { Ok(()) } else { entry.verify() };
         match checked.and_then(|()| codec::decode::<T>(&entry)) {
-            Ok(v) => Ok(Some(v)),
+            Ok(v) => Some(v),
             Err(e) => {
                 let message = format!("entry [{}] is unusable, recomputing: {e}", key.call.short(12));
                 report::warn(announce && config.verbosity >= 1, &state.path, &message);
-                Ok(None)
+                None
             }
         }
     }
@@ -246,32 +280,60 @@ impl CachedFn {
         config.storage.store(key, entry).await
     }
 
+    /// Decides how a call runs: uncached (disabled, or the options failed under a policy
+    /// that computes), raised, or cached under a key.
+    fn prepare<O: Outcome>(&self, hasher: Hasher, when: bool) -> Prepared<'_, O> {
+        let state = self.state();
+        match &state.config {
+            Ok(config) if when && config.enabled => Prepared::Cached(state, config, self.key(state, hasher)),
+            Ok(_) => Prepared::Run,
+            Err(e) if when => match self.failed(state, None, "setup", CheckpointError::Config(e.clone())).map(O::from_error) {
+                Some(Ok(raised)) => Prepared::Done(raised),
+                _ => Prepared::Run,
+            },
+            Err(_) => Prepared::Run,
+        }
+    }
+
     /// The cached call: load, or compute once (per key, per process) and store.
     ///
     /// `when` is the attribute's `when` for this call.
     pub async fn call<O: Outcome, Fut: Future<Output = O>>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> Fut) -> O {
-        let state = self.state();
-        let config = match &state.config {
-            Ok(c) if when && c.enabled => c,
-            Ok(_) => return f().await,
-            Err(e) if when => {
-                let e = CheckpointError::Config(e.clone());
-                if let Some(Ok(o)) = self.failed(&state, None, "setup", e).map(O::from_error) {
-                    return o;
+        match self.prepare::<O>(hasher, when) {
+            Prepared::Run => f().await,
+            Prepared::Done(o) => o,
+            Prepared::Cached(state, config, key) => self.call_keyed(state, config, key, f).await,
+        }
+    }
+
+    /// The cached call of a sync function. A hit in a store that answers without waiting
+    /// (memory) returns here without building a future; everything else runs [`Self::call`]'s
+    /// path under `block_on`.
+    pub fn call_sync<O: Outcome>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> O) -> O {
+        match self.prepare::<O>(hasher, when) {
+            Prepared::Run => f(),
+            Prepared::Done(o) => o,
+            Prepared::Cached(state, config, key) => {
+                if let Some(Ok(Some(entry))) = config.storage.load_now(&key) {
+                    if let Some(v) = self.accept(state, config, &key, entry, true) {
+                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+                        return O::from_value(v);
+                    }
                 }
-                return f().await;
+                crate::block_on(self.call_keyed(state, config, key, || std::future::ready(f())))
             }
-            Err(_) => return f().await,
-        };
-        let key = self.key(&state, hasher);
-        match self.lookup::<O::Value>(&state, config, &key, true).await {
+        }
+    }
+
+    async fn call_keyed<O: Outcome, Fut: Future<Output = O>>(&self, state: &State, config: &Resolved, key: Key, f: impl FnOnce() -> Fut) -> O {
+        match self.lookup::<O::Value>(state, config, &key, true).await {
             Ok(Some(v)) => {
                 report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                 return O::from_value(v);
             }
             Ok(None) => {}
             Err(e) => {
-                if let Some(e) = self.failed(&state, Some(config), "load", e) {
+                if let Some(e) = self.failed(state, Some(config), "load", e) {
                     if let Ok(o) = O::from_error(e) {
                         return o;
                     }
@@ -284,7 +346,7 @@ impl CachedFn {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
                     wait.await;
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key, false).await {
+                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -295,18 +357,18 @@ impl CachedFn {
                     let _lock = match config.storage.lock(&key).await {
                         Ok(lock) => lock,
                         Err(e) => {
-                            if let Some(Ok(o)) = self.failed(&state, Some(config), "lock", e).map(O::from_error) {
+                            if let Some(Ok(o)) = self.failed(state, Some(config), "lock", e).map(O::from_error) {
                                 return o;
                             }
                             None
                         }
                     };
                     // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(&state, config, &key, false).await {
+                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
-                    return self.compute_and_store(&state, config, &key, f).await;
+                    return self.compute_and_store(state, config, &key, f).await;
                 }
             }
         }
@@ -338,10 +400,10 @@ impl CachedFn {
         }
         let key = self.key(&state, hasher);
         let _leader = self.flights.join(key.call);
-        self.compute_and_store(&state, config, &key, f).await
+        self.compute_and_store(state, config, &key, f).await
     }
 
-    fn ready(&self) -> Result<(Arc<State>, Resolved), CheckpointError> {
+    fn ready(&self) -> Result<(&State, Resolved), CheckpointError> {
         let state = self.state();
         let config = state.config.clone().map_err(CheckpointError::Config)?;
         Ok((state, config))

@@ -108,6 +108,15 @@ impl Storage for Layered {
         Ok(None)
     }
 
+    /// A hit in the top tier, answered without waiting when that tier can; anything else
+    /// (a miss, an error, a tier that must wait) goes through `load` and its promotion rules.
+    fn load_now(&self, key: &Key) -> Option<Result<Option<Entry>, CheckpointError>> {
+        match self.tiers.first()?.storage.load_now(key)? {
+            Ok(Some(entry)) => Some(Ok(Some(entry))),
+            _ => None,
+        }
+    }
+
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
         for tier in &self.tiers {
             if let Ok(Some(t)) = tier.note("stat", tier.storage.checkpoint_date(key).await) {

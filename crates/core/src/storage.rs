@@ -30,6 +30,14 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// verifies the checksum.
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError>;
 
+    /// Answers a load without waiting, when the backend can (an in-memory store): `None`
+    /// means "ask [`Storage::load`]". The core tries this first on every call, so a hit in
+    /// such a store costs no future and no allocation. Must agree with `load`.
+    fn load_now(&self, key: &Key) -> Option<Result<Option<Entry>, CheckpointError>> {
+        let _ = key;
+        None
+    }
+
     /// Whether an entry exists under `key`.
     async fn exists(&self, key: &Key) -> Result<bool, CheckpointError> {
         Ok(self.checkpoint_date(key).await?.is_some())

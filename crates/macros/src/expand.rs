@@ -751,8 +751,14 @@ fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], handle: &TokenStrea
         }
     });
     let hash = f.hash_block(opts, handle);
-    let closure = f.compute_closure();
-    let cached = f.drive(quote!(#handle.call(__checkpointer_hasher, true, #closure)));
+    let cached = if f.is_async {
+        let closure = f.compute_closure();
+        quote!(#handle.call(__checkpointer_hasher, true, #closure).await)
+    } else {
+        // Sync: `call_sync` answers memory hits without building a future.
+        let wrapped = f.wrap(f.call_original());
+        quote!(#handle.call_sync(__checkpointer_hasher, true, move || #wrapped))
+    };
     quote! {
         #(#attrs)*
         #vis #constness #asyncness #unsafety #fn_token #ident #generics (#(#inputs),*) #output #where_clause {

@@ -167,6 +167,13 @@ fn in_scope(scope: &Scope, key: &Key) -> bool {
     }
 }
 
+impl MemoryStore {
+    /// The whole hit: one lock, one hash lookup, move to front, refcount bump.
+    fn get(&self, key: &Key) -> Option<Entry> {
+        self.lock().lru.get(key).cloned()
+    }
+}
+
 #[async_trait]
 impl Storage for MemoryStore {
     fn name(&self) -> &str {
@@ -208,8 +215,11 @@ impl Storage for MemoryStore {
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
-        // The whole hit: one lock, one hash lookup, move to front, refcount bump.
-        Ok(self.lock().lru.get(key).cloned())
+        Ok(self.get(key))
+    }
+
+    fn load_now(&self, key: &Key) -> Option<Result<Option<Entry>, CheckpointError>> {
+        Some(Ok(self.get(key)))
     }
 
     async fn exists(&self, key: &Key) -> Result<bool, CheckpointError> {
