@@ -179,7 +179,7 @@ impl CachedFn {
     /// `files` and `capture_once`.
     pub fn call_hash(&self, mut hasher: Hasher) -> Digest {
         let state = self.state();
-        self.finish_hash(&state, &mut hasher);
+        self.finish_hash(state, &mut hasher);
         hasher.finish()
     }
 
@@ -398,7 +398,7 @@ impl CachedFn {
         if !config.enabled {
             return f().await;
         }
-        let key = self.key(&state, hasher);
+        let key = self.key(state, hasher);
         let _leader = self.flights.join(key.call);
         self.compute_and_store(state, config, &key, f).await
     }
@@ -412,8 +412,8 @@ impl CachedFn {
     /// The cached value, or `Err(NotCached)` (`square::get`).
     pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
-        let key = self.key(&state, hasher);
-        self.lookup(&state, &config, &key, true).await?.ok_or_else(|| CheckpointError::NotCached {
+        let key = self.key(state, hasher);
+        self.lookup(state, &config, &key, true).await?.ok_or_else(|| CheckpointError::NotCached {
             function: state.path.to_string(),
             call: key.call.to_hex(),
         })
@@ -422,7 +422,7 @@ impl CachedFn {
     /// Whether a valid (present, unexpired) entry exists (`square::exists`).
     pub async fn exists(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
         let (state, config) = self.ready()?;
-        let key = self.key(&state, hasher);
+        let key = self.key(state, hasher);
         let Some(created) = config.storage.checkpoint_date(&key).await? else { return Ok(false) };
         Ok(!config.expiry.as_ref().is_some_and(|e| e.is_expired(created, SystemTime::now())))
     }
@@ -430,14 +430,14 @@ impl CachedFn {
     /// Removes the entry from every tier; `Ok(true)` if there was one (`square::delete`).
     pub async fn delete(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
         let (state, config) = self.ready()?;
-        let key = self.key(&state, hasher);
+        let key = self.key(state, hasher);
         config.storage.delete(&key).await
     }
 
     /// Stores `value` without running the function (`square::set`).
     pub async fn set<T: Serialize>(&self, hasher: Hasher, value: &T) -> Result<(), CheckpointError> {
         let (state, config) = self.ready()?;
-        let key = self.key(&state, hasher);
+        let key = self.key(state, hasher);
         self.store_value(&config, &key, value).await
     }
 
