@@ -1,11 +1,11 @@
-//! The function identity hash: blake3 of the function's normalized tokens.
+//! The function's own identity: blake3 of its normalized tokens and identity options.
 //!
-//! Normalization makes the hash depend on what the code *is*, not how it is laid out:
-//! `TokenStream` already drops comments and whitespace; on top of that, doc attributes
-//! (`///`, `//!`, `#[doc = …]`) are removed at every depth, a trailing comma before a
-//! closing delimiter is dropped, and tokens are joined by single spaces.
+//! This is the root every dependency-aware identity starts from, and the whole identity when
+//! the crate's sources cannot be read (see `fingerprint::own_tokens_only`). Normalization
+//! (docs, comments, layout and trailing commas do not count) lives in `fingerprint::normalize`.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use crate::fingerprint::normalize::normalize_into;
+use proc_macro2::TokenStream;
 
 /// Version prefix of the identity input: bump it when normalization changes.
 const IDENTITY_VERSION: &str = "checkpointer-identity-v1";
@@ -21,83 +21,9 @@ pub fn identity(function: TokenStream, options: TokenStream) -> String {
 }
 
 #[cfg(test)]
-/// The normalized text of `tokens` (see the module documentation).
-pub fn normalize(tokens: TokenStream) -> String {
-    let mut out = String::new();
-    normalize_into(tokens, &mut out);
-    out
-}
-
-fn normalize_into(tokens: TokenStream, out: &mut String) {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut i = 0;
-    while i < tokens.len() {
-        // `#[doc …]` and `#![doc …]`: skip the whole attribute.
-        if let Some(len) = doc_attribute_len(&tokens[i..]) {
-            i += len;
-            continue;
-        }
-        let tt = &tokens[i];
-        // A trailing comma before the end of a delimited group is layout, not code.
-        let is_trailing_comma =
-            matches!(tt, TokenTree::Punct(p) if p.as_char() == ',') && i + 1 == tokens.len();
-        if !is_trailing_comma {
-            match tt {
-                TokenTree::Group(g) => {
-                    let (open, close) = match g.delimiter() {
-                        Delimiter::Parenthesis => ("(", ")"),
-                        Delimiter::Brace => ("{", "}"),
-                        Delimiter::Bracket => ("[", "]"),
-                        Delimiter::None => ("", ""),
-                    };
-                    push_word(out, open);
-                    normalize_into(g.stream(), out);
-                    push_word(out, close);
-                }
-                other => push_word(out, &other.to_string()),
-            }
-        }
-        i += 1;
-    }
-}
-
-fn push_word(out: &mut String, word: &str) {
-    if word.is_empty() {
-        return;
-    }
-    if !out.is_empty() && !out.ends_with(' ') {
-        out.push(' ');
-    }
-    out.push_str(word);
-}
-
-/// If `tokens` starts with a doc attribute, its length in token trees.
-fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
-    let TokenTree::Punct(hash) = tokens.first()? else {
-        return None;
-    };
-    if hash.as_char() != '#' {
-        return None;
-    }
-    let (bang, group) = match tokens.get(1)? {
-        TokenTree::Punct(p) if p.as_char() == '!' => (1, tokens.get(2)?),
-        other => (0, other),
-    };
-    let TokenTree::Group(g) = group else {
-        return None;
-    };
-    if g.delimiter() != Delimiter::Bracket {
-        return None;
-    }
-    match g.stream().into_iter().next() {
-        Some(TokenTree::Ident(id)) if id == "doc" => Some(2 + bang),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fingerprint::normalize::normalize;
     use quote::quote;
 
     #[test]
@@ -115,10 +41,9 @@ mod tests {
                 x*x
             }
         };
-        // Punctuation is never glued, so `a - -b` and `a --b` stay alike.
         assert_eq!(
             normalize(a.clone()),
-            "fn square ( x : u64 ) - > u64 { x * x }"
+            "fn square ( x : u64 ) -> u64 { x * x }"
         );
         assert_eq!(
             identity(a, TokenStream::new()),
