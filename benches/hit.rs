@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 
 fn bench_dir() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir")).path().to_path_buf()
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
+        .to_path_buf()
 }
 
 #[cached]
@@ -36,15 +38,25 @@ fn hits(c: &mut Criterion) {
     cached_square(7);
     memory_square(7);
     fs_square(7);
-    g.bench_function(BenchmarkId::new("anchor: cached crate #[cached]", "u64"), |b| b.iter(|| cached_square(black_box(7))));
-    g.bench_function(BenchmarkId::new("checkpointer memory store", "u64"), |b| b.iter(|| memory_square(black_box(7))));
+    g.bench_function(
+        BenchmarkId::new("anchor: cached crate #[cached]", "u64"),
+        |b| b.iter(|| cached_square(black_box(7))),
+    );
+    g.bench_function(BenchmarkId::new("checkpointer memory store", "u64"), |b| {
+        b.iter(|| memory_square(black_box(7)))
+    });
 
     // The anchor reads a file of the same size as the stored entry.
     let entry = walk(&bench_dir()).expect("fs entry written");
     let anchor = bench_dir().join("anchor.bin");
     std::fs::write(&anchor, std::fs::read(&entry).expect("read entry")).expect("write anchor");
-    g.bench_function(BenchmarkId::new("anchor: std::fs::read small file", "u64"), |b| b.iter(|| std::fs::read(black_box(&anchor)).expect("read")));
-    g.bench_function(BenchmarkId::new("checkpointer fs store", "u64"), |b| b.iter(|| fs_square(black_box(7))));
+    g.bench_function(
+        BenchmarkId::new("anchor: std::fs::read small file", "u64"),
+        |b| b.iter(|| std::fs::read(black_box(&anchor)).expect("read")),
+    );
+    g.bench_function(BenchmarkId::new("checkpointer fs store", "u64"), |b| {
+        b.iter(|| fs_square(black_box(7)))
+    });
     g.finish();
 }
 

@@ -14,9 +14,15 @@ fn throughput(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.sample_size(10);
     g.bench_function("anchor: raw blake3 update_rayon (all cores)", |b| {
-        b.iter(|| blake3::Hasher::new().update_rayon(black_box(bytes)).finalize())
+        b.iter(|| {
+            blake3::Hasher::new()
+                .update_rayon(black_box(bytes))
+                .finalize()
+        })
     });
-    g.bench_function("anchor: raw blake3 update (one core)", |b| b.iter(|| blake3::Hasher::new().update(black_box(bytes)).finalize()));
+    g.bench_function("anchor: raw blake3 update (one core)", |b| {
+        b.iter(|| blake3::Hasher::new().update(black_box(bytes)).finalize())
+    });
     g.bench_function("ObjectHash", |b| {
         b.iter(|| {
             let mut h = Hasher::new();

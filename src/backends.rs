@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 pub fn open_tier(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, CheckpointError> {
     static OPEN: OnceLock<Mutex<HashMap<(String, Settings), Arc<dyn Storage>>>> = OnceLock::new();
     let key = (tier.to_string(), settings.clone());
-    let mut open = OPEN.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
+    let mut open = OPEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     if let Some(s) = open.get(&key) {
         return Ok(s.clone());
     }

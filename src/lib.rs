@@ -23,8 +23,9 @@
 mod backends;
 
 pub use checkpointer_core::{
-    block_on, config, hash, maintenance, sanitize, CachedFn, CheckpointError, Checkpointer, Codec, Digest, Entry, EntryInfo, EntryMeta,
-    Expiry, FnPath, Hasher, IntoExpiry, IntoStorage, Key, Layered, ObjectHash, OnError, Scope, Storage,
+    block_on, config, hash, maintenance, sanitize, CachedFn, CheckpointError, Checkpointer, Codec,
+    Digest, Entry, EntryInfo, EntryMeta, Expiry, FnPath, Hasher, IntoExpiry, IntoStorage, Key,
+    Layered, ObjectHash, OnError, Scope, Storage,
 };
 /// Caches a function's results; see the crate documentation and the README.
 pub use checkpointer_macros::checkpoint;
@@ -48,7 +49,11 @@ pub fn default_storage() -> Result<std::sync::Arc<dyn Storage>, CheckpointError>
 /// # Ok::<(), checkpointer::CheckpointError>(())
 /// ```
 pub fn cleanup_all(invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, CheckpointError> {
-    block_on(maintenance::cleanup_all(&*default_storage()?, invalidated, expiry))
+    block_on(maintenance::cleanup_all(
+        &*default_storage()?,
+        invalidated,
+        expiry,
+    ))
 }
 
 /// Prunes the whole [`default_storage`] by age and total size, least recently used first.
@@ -74,7 +79,10 @@ pub use checkpointer_store_s3::{S3Options, S3Store};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::backends::open_tier;
-    pub use checkpointer_core::{block_on, CachedFn, CheckpointError, Checkpointer, Digest, FnInfo, Hasher, ObjectHash, OkOnly, OkOrRaise, OnError, Plain};
+    pub use checkpointer_core::{
+        block_on, CachedFn, CheckpointError, Checkpointer, Digest, FnInfo, Hasher, ObjectHash,
+        OkOnly, OkOrRaise, OnError, Plain,
+    };
     pub use core::future::ready;
     pub use core::time::Duration;
     pub use std::sync::OnceLock;

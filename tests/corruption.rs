@@ -20,7 +20,13 @@ fn child_series() {
 }
 
 fn expected() -> String {
-    format!("VALUE={}", (0..50).map(|i| format!("item-{i}")).collect::<Vec<_>>().join(","))
+    format!(
+        "VALUE={}",
+        (0..50)
+            .map(|i| format!("item-{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
 }
 
 fn damage_then_check(dir: &Path, damage: impl FnOnce(&Path)) {
@@ -31,9 +37,25 @@ fn damage_then_check(dir: &Path, damage: impl FnOnce(&Path)) {
 
     let after = run_child("child_series", dir, &[]);
     after.assert_ok();
-    assert_eq!(after.count("BODY"), 1, "a damaged entry must be recomputed:\n{}\n{}", after.stdout, after.stderr);
-    assert_eq!(after.count(&expected()), 1, "wrong value after damage:\n{}", after.stdout);
-    assert_eq!(after.stderr.matches("unusable").count(), 1, "one warning, printed once:\n{}", after.stderr);
+    assert_eq!(
+        after.count("BODY"),
+        1,
+        "a damaged entry must be recomputed:\n{}\n{}",
+        after.stdout,
+        after.stderr
+    );
+    assert_eq!(
+        after.count(&expected()),
+        1,
+        "wrong value after damage:\n{}",
+        after.stdout
+    );
+    assert_eq!(
+        after.stderr.matches("unusable").count(),
+        1,
+        "one warning, printed once:\n{}",
+        after.stderr
+    );
 
     // The entry was overwritten with a good one: the next run remembers.
     let healed = run_child("child_series", dir, &[]);

@@ -39,7 +39,10 @@ fn expiry_by_duration() {
     assert_eq!(DURATION_RUNS.load(Ordering::SeqCst), 1);
     assert!(short_lived::exists(1).unwrap());
     std::thread::sleep(Duration::from_millis(1100));
-    assert!(!short_lived::exists(1).unwrap(), "expired entries are not valid");
+    assert!(
+        !short_lived::exists(1).unwrap(),
+        "expired entries are not valid"
+    );
     assert!(short_lived::get(1).is_err());
     assert_eq!(short_lived(1), 1);
     assert_eq!(DURATION_RUNS.load(Ordering::SeqCst), 2);
@@ -55,7 +58,11 @@ fn expiry_by_predicate() {
     assert_eq!(PREDICATE_RUNS.load(Ordering::SeqCst), 2);
     EXPIRE_NOW.store(false, Ordering::SeqCst);
     assert_eq!(by_predicate(5), 5);
-    assert_eq!(PREDICATE_RUNS.load(Ordering::SeqCst), 2, "the fresh entry is valid again");
+    assert_eq!(
+        PREDICATE_RUNS.load(Ordering::SeqCst),
+        2,
+        "the fresh entry is valid again"
+    );
 }
 
 #[test]
@@ -67,5 +74,9 @@ fn when_false_runs_the_body_and_stores_nothing() {
     ENABLED.store(true, Ordering::SeqCst);
     assert_eq!(switchable(3), 3);
     assert_eq!(switchable(3), 3);
-    assert_eq!(WHEN_RUNS.load(Ordering::SeqCst), 3, "caching resumes when `when` is true");
+    assert_eq!(
+        WHEN_RUNS.load(Ordering::SeqCst),
+        3,
+        "caching resumes when `when` is true"
+    );
 }

@@ -54,14 +54,20 @@ fn ignored(x: u64) -> u64 {
 fn warn_returns_the_value_when_the_directory_is_unwritable() {
     assert_eq!(warned(1), 2);
     assert_eq!(warned(1), 2);
-    assert_eq!(WARN_RUNS.load(Ordering::SeqCst), 2, "nothing could be cached, so the body ran each time");
+    assert_eq!(
+        WARN_RUNS.load(Ordering::SeqCst),
+        2,
+        "nothing could be cached, so the body ran each time"
+    );
     assert!(!broken_dir().exists());
 }
 
 #[test]
 fn raise_returns_the_cache_error() {
     match raised(1) {
-        Err(MyError::Cache(e)) => assert!(e.to_string().contains("fs"), "error names the backend: {e}"),
+        Err(MyError::Cache(e)) => {
+            assert!(e.to_string().contains("fs"), "error names the backend: {e}")
+        }
         other => panic!("expected the cache error, got {other:?}"),
     }
 }

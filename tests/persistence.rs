@@ -25,11 +25,20 @@ fn second_process_loads_instead_of_computing() {
     first.assert_ok();
     assert_eq!(first.count("BODY"), 1, "{}", first.stdout);
     assert_eq!(first.count("VALUE=144"), 1);
-    assert!(first.stderr.contains("computed"), "verbosity 1 reports computing: {}", first.stderr);
+    assert!(
+        first.stderr.contains("computed"),
+        "verbosity 1 reports computing: {}",
+        first.stderr
+    );
 
     let second = run_child("child_square", dir.path(), &[]);
     second.assert_ok();
-    assert_eq!(second.count("BODY"), 0, "second process recomputed:\n{}", second.stdout);
+    assert_eq!(
+        second.count("BODY"),
+        0,
+        "second process recomputed:\n{}",
+        second.stdout
+    );
     assert_eq!(second.count("VALUE=144"), 1);
     assert!(!second.stderr.contains("computed"), "{}", second.stderr);
 
@@ -37,7 +46,10 @@ fn second_process_loads_instead_of_computing() {
     let files = entry_files(dir.path());
     assert_eq!(files.len(), 1, "{files:?}");
     let rel = files[0].strip_prefix(dir.path()).unwrap();
-    let parts: Vec<_> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let parts: Vec<_> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     assert_eq!(parts[0], "persistence");
     assert_eq!(parts[1], "square");
     assert_eq!(parts[2].len(), 64);
@@ -54,17 +66,32 @@ fn disable_env_runs_the_body_every_time() {
         assert_eq!(run.count("BODY"), 1);
         assert_eq!(run.count("VALUE=144"), 1);
     }
-    assert!(entry_files(dir.path()).is_empty(), "disabled caching wrote entries");
+    assert!(
+        entry_files(dir.path()).is_empty(),
+        "disabled caching wrote entries"
+    );
 }
 
 #[test]
 fn verbosity_two_reports_hits_and_zero_is_silent() {
     let dir = tempfile::tempdir().unwrap();
     run_child("child_square", dir.path(), &[]).assert_ok();
-    let loud = run_child("child_square", dir.path(), &[("CHECKPOINTER_VERBOSITY", "2")]);
-    assert!(loud.assert_ok().stderr.contains("remembered"), "{}", loud.stderr);
+    let loud = run_child(
+        "child_square",
+        dir.path(),
+        &[("CHECKPOINTER_VERBOSITY", "2")],
+    );
+    assert!(
+        loud.assert_ok().stderr.contains("remembered"),
+        "{}",
+        loud.stderr
+    );
     let quiet_dir = tempfile::tempdir().unwrap();
-    let quiet = run_child("child_square", quiet_dir.path(), &[("CHECKPOINTER_VERBOSITY", "0")]);
+    let quiet = run_child(
+        "child_square",
+        quiet_dir.path(),
+        &[("CHECKPOINTER_VERBOSITY", "0")],
+    );
     assert_eq!(quiet.assert_ok().count("BODY"), 1);
     assert!(!quiet.stderr.contains("[checkpointer]"), "{}", quiet.stderr);
 }

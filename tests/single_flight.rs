@@ -7,7 +7,9 @@ use std::time::Duration;
 
 fn dir() -> std::path::PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path().to_path_buf()
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .to_path_buf()
 }
 
 static MEM_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -63,7 +65,11 @@ fn eight_threads_one_body_run_fs() {
 
 #[test]
 fn eight_tasks_one_body_run_async() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let values = rt.block_on(async {
         let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(slow_async(7))).collect();
         let mut out = Vec::new();

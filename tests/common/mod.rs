@@ -50,7 +50,14 @@ impl Child {
     /// How many times the child printed `marker` on a line of its own. (The harness may
     /// print `test name ... ` on the same line before the first output.)
     pub fn count(&self, marker: &str) -> usize {
-        self.stdout.lines().filter(|l| l.rsplit("... ").next().is_some_and(|tail| tail.trim() == marker)).count()
+        self.stdout
+            .lines()
+            .filter(|l| {
+                l.rsplit("... ")
+                    .next()
+                    .is_some_and(|tail| tail.trim() == marker)
+            })
+            .count()
     }
 
     /// Asserts the child succeeded, showing its output otherwise.

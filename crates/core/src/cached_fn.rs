@@ -3,7 +3,10 @@
 use crate::config::{OnError, OpenTier, Resolved};
 use crate::flight::{Flights, Role};
 use crate::report::{self, Event};
-use crate::{codec, maintenance, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher, Key, ObjectHash, Outcome};
+use crate::{
+    codec, maintenance, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher, Key,
+    ObjectHash, Outcome,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 use std::path::Path;
@@ -76,14 +79,21 @@ struct FileMemo {
 
 impl std::fmt::Debug for CachedFn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedFn").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("CachedFn")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
 impl CachedFn {
     /// A cached function; used by the macro in a `static`.
     #[doc(hidden)]
-    pub const fn new(info: FnInfo, options: fn() -> Checkpointer, open: OpenTier, capture_once: Option<fn(&mut Hasher)>) -> Self {
+    pub const fn new(
+        info: FnInfo,
+        options: fn() -> Checkpointer,
+        open: OpenTier,
+        capture_once: Option<fn(&mut Hasher)>,
+    ) -> Self {
         CachedFn {
             info,
             options,
@@ -129,7 +139,10 @@ impl CachedFn {
         let state = Box::into_raw(Box::new(State {
             capture_all: options.captures_all(),
             on_error: options.on_error_policy(),
-            path: Arc::new(FnPath::from_module_path(self.info.module_path, self.info.name)),
+            path: Arc::new(FnPath::from_module_path(
+                self.info.module_path,
+                self.info.name,
+            )),
             identity,
             once,
             config,
@@ -145,8 +158,14 @@ impl CachedFn {
         let _init = self.init.lock().unwrap_or_else(PoisonError::into_inner);
         // The old state is leaked on purpose: concurrent calls may still be reading it.
         self.state.store(std::ptr::null_mut(), Ordering::Release);
-        self.file_memo.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        self.warned.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.file_memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.warned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// The function's path (crate, module, name).
@@ -186,7 +205,9 @@ impl CachedFn {
     fn finish_hash(&self, state: &State, h: &mut Hasher) {
         for var in self.info.env {
             h.write_name(var);
-            std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()).object_hash(h);
+            std::env::var_os(var)
+                .map(|v| v.to_string_lossy().into_owned())
+                .object_hash(h);
         }
         for (i, file) in self.info.files.iter().enumerate() {
             h.write_name(file);
@@ -202,27 +223,57 @@ impl CachedFn {
         let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
         let stamp = (meta.len(), meta.modified().ok());
         {
-            let memo = self.file_memo.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(m) = memo.get(index).filter(|m| m.path == path && m.stamp == stamp) {
+            let memo = self
+                .file_memo
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(m) = memo
+                .get(index)
+                .filter(|m| m.path == path && m.stamp == stamp)
+            {
                 return Some(m.digest);
             }
         }
         let digest = hash_file(Path::new(path))?;
-        let mut memo = self.file_memo.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut memo = self
+            .file_memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if memo.len() <= index {
-            memo.resize(index + 1, FileMemo { path: "", stamp: (0, None), digest: Digest::default() });
+            memo.resize(
+                index + 1,
+                FileMemo {
+                    path: "",
+                    stamp: (0, None),
+                    digest: Digest::default(),
+                },
+            );
         }
-        memo[index] = FileMemo { path, stamp, digest };
+        memo[index] = FileMemo {
+            path,
+            stamp,
+            digest,
+        };
         Some(digest)
     }
 
     fn key(&self, state: &State, mut hasher: Hasher) -> Key {
         self.finish_hash(state, &mut hasher);
-        Key { function: state.path.clone(), identity: state.identity, call: hasher.finish() }
+        Key {
+            function: state.path.clone(),
+            identity: state.identity,
+            call: hasher.finish(),
+        }
     }
 
     /// Reports a cache failure by policy. Returns the error when it must be raised.
-    fn failed(&self, state: &State, config: Option<&Resolved>, op: &'static str, error: CheckpointError) -> Option<CheckpointError> {
+    fn failed(
+        &self,
+        state: &State,
+        config: Option<&Resolved>,
+        op: &'static str,
+        error: CheckpointError,
+    ) -> Option<CheckpointError> {
         let policy = config.map_or(state.on_error, |c| c.on_error);
         match policy {
             OnError::Raise => Some(error),
@@ -240,7 +291,11 @@ impl CachedFn {
                     first
                 };
                 let verbose = config.map(|c| c.verbosity >= 1).unwrap_or(true);
-                report::warn(first && verbose, &state.path, &format!("cache {op} failed, running uncached: {error}"));
+                report::warn(
+                    first && verbose,
+                    &state.path,
+                    &format!("cache {op} failed, running uncached: {error}"),
+                );
                 None
             }
         }
@@ -249,7 +304,13 @@ impl CachedFn {
     /// Loads a valid value: present, not expired, checksum good, decodable. A corrupt or
     /// undecodable entry is a miss (it is overwritten by the next store); it is reported with
     /// a warning when `announce` is set, so a call warns once, not once per re-check.
-    async fn lookup<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key, announce: bool) -> Result<Option<T>, CheckpointError> {
+    async fn lookup<T: DeserializeOwned>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: &Key,
+        announce: bool,
+    ) -> Result<Option<T>, CheckpointError> {
         let loaded = match config.storage.load_now(key) {
             Some(now) => now?,
             None => config.storage.load(key).await?,
@@ -258,24 +319,43 @@ impl CachedFn {
     }
 
     /// Judges a loaded entry: expired, damaged or undecodable entries are misses.
-    fn accept<T: DeserializeOwned>(&self, state: &State, config: &Resolved, key: &Key, entry: Entry, announce: bool) -> Option<T> {
+    fn accept<T: DeserializeOwned>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: &Key,
+        entry: Entry,
+        announce: bool,
+    ) -> Option<T> {
         if let Some(expiry) = &config.expiry {
             if expiry.is_expired(entry.meta.created, SystemTime::now()) {
                 return None;
             }
         }
-        let checked = if config.storage.trusted() { Ok(()) } else { entry.verify() };
+        let checked = if config.storage.trusted() {
+            Ok(())
+        } else {
+            entry.verify()
+        };
         match checked.and_then(|()| codec::decode::<T>(&entry)) {
             Ok(v) => Some(v),
             Err(e) => {
-                let message = format!("entry [{}] is unusable, recomputing: {e}", key.call.short(12));
+                let message = format!(
+                    "entry [{}] is unusable, recomputing: {e}",
+                    key.call.short(12)
+                );
                 report::warn(announce && config.verbosity >= 1, &state.path, &message);
                 None
             }
         }
     }
 
-    async fn store_value<T: Serialize>(&self, config: &Resolved, key: &Key, value: &T) -> Result<(), CheckpointError> {
+    async fn store_value<T: Serialize>(
+        &self,
+        config: &Resolved,
+        key: &Key,
+        value: &T,
+    ) -> Result<(), CheckpointError> {
         let entry = codec::encode(value)?;
         config.storage.store(key, entry).await
     }
@@ -285,9 +365,14 @@ impl CachedFn {
     fn prepare<O: Outcome>(&self, hasher: Hasher, when: bool) -> Prepared<'_, O> {
         let state = self.state();
         match &state.config {
-            Ok(config) if when && config.enabled => Prepared::Cached(state, config, self.key(state, hasher)),
+            Ok(config) if when && config.enabled => {
+                Prepared::Cached(state, config, self.key(state, hasher))
+            }
             Ok(_) => Prepared::Run,
-            Err(e) if when => match self.failed(state, None, "setup", CheckpointError::Config(e.clone())).map(O::from_error) {
+            Err(e) if when => match self
+                .failed(state, None, "setup", CheckpointError::Config(e.clone()))
+                .map(O::from_error)
+            {
                 Some(Ok(raised)) => Prepared::Done(raised),
                 _ => Prepared::Run,
             },
@@ -298,7 +383,12 @@ impl CachedFn {
     /// The cached call: load, or compute once (per key, per process) and store.
     ///
     /// `when` is the attribute's `when` for this call.
-    pub async fn call<O: Outcome, Fut: Future<Output = O>>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> Fut) -> O {
+    pub async fn call<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        hasher: Hasher,
+        when: bool,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
@@ -325,7 +415,13 @@ impl CachedFn {
         }
     }
 
-    async fn call_keyed<O: Outcome, Fut: Future<Output = O>>(&self, state: &State, config: &Resolved, key: Key, f: impl FnOnce() -> Fut) -> O {
+    async fn call_keyed<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: Key,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
         match self.lookup::<O::Value>(state, config, &key, true).await {
             Ok(Some(v)) => {
                 report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
@@ -357,7 +453,10 @@ impl CachedFn {
                     let _lock = match config.storage.lock(&key).await {
                         Ok(lock) => lock,
                         Err(e) => {
-                            if let Some(Ok(o)) = self.failed(state, Some(config), "lock", e).map(O::from_error) {
+                            if let Some(Ok(o)) = self
+                                .failed(state, Some(config), "lock", e)
+                                .map(O::from_error)
+                            {
                                 return o;
                             }
                             None
@@ -374,7 +473,13 @@ impl CachedFn {
         }
     }
 
-    async fn compute_and_store<O: Outcome, Fut: Future<Output = O>>(&self, state: &State, config: &Resolved, key: &Key, f: impl FnOnce() -> Fut) -> O {
+    async fn compute_and_store<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: &Key,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
         let out = f().await;
         if let Some(value) = out.cacheable() {
             match self.store_value(config, key, value).await {
@@ -392,9 +497,15 @@ impl CachedFn {
     }
 
     /// Runs the function and overwrites its entry (`square::rerun`).
-    pub async fn rerun<O: Outcome, Fut: Future<Output = O>>(&self, hasher: Hasher, f: impl FnOnce() -> Fut) -> O {
+    pub async fn rerun<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        hasher: Hasher,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
         let state = self.state();
-        let Ok(config) = &state.config else { return f().await };
+        let Ok(config) = &state.config else {
+            return f().await;
+        };
         if !config.enabled {
             return f().await;
         }
@@ -413,18 +524,25 @@ impl CachedFn {
     pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        self.lookup(state, &config, &key, true).await?.ok_or_else(|| CheckpointError::NotCached {
-            function: state.path.to_string(),
-            call: key.call.to_hex(),
-        })
+        self.lookup(state, &config, &key, true)
+            .await?
+            .ok_or_else(|| CheckpointError::NotCached {
+                function: state.path.to_string(),
+                call: key.call.to_hex(),
+            })
     }
 
     /// Whether a valid (present, unexpired) entry exists (`square::exists`).
     pub async fn exists(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        let Some(created) = config.storage.checkpoint_date(&key).await? else { return Ok(false) };
-        Ok(!config.expiry.as_ref().is_some_and(|e| e.is_expired(created, SystemTime::now())))
+        let Some(created) = config.storage.checkpoint_date(&key).await? else {
+            return Ok(false);
+        };
+        Ok(!config
+            .expiry
+            .as_ref()
+            .is_some_and(|e| e.is_expired(created, SystemTime::now())))
     }
 
     /// Removes the entry from every tier; `Ok(true)` if there was one (`square::delete`).
@@ -435,7 +553,11 @@ impl CachedFn {
     }
 
     /// Stores `value` without running the function (`square::set`).
-    pub async fn set<T: Serialize>(&self, hasher: Hasher, value: &T) -> Result<(), CheckpointError> {
+    pub async fn set<T: Serialize>(
+        &self,
+        hasher: Hasher,
+        value: &T,
+    ) -> Result<(), CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
         self.store_value(&config, &key, value).await
@@ -444,7 +566,11 @@ impl CachedFn {
     /// Statistics of this function's entries, per identity (current and invalidated).
     pub fn stats(&self) -> Result<maintenance::FnStats, CheckpointError> {
         let (state, config) = self.ready()?;
-        crate::block_on(maintenance::fn_stats(&*config.storage, &state.path, state.identity))
+        crate::block_on(maintenance::fn_stats(
+            &*config.storage,
+            &state.path,
+            state.identity,
+        ))
     }
 
     /// Removes this function's entries of other identities (`invalidated`) and past their
@@ -452,23 +578,40 @@ impl CachedFn {
     pub fn cleanup(&self, invalidated: bool, expired: bool) -> Result<u64, CheckpointError> {
         let (state, config) = self.ready()?;
         let expiry = if expired { config.expiry.clone() } else { None };
-        crate::block_on(maintenance::cleanup_fn(&*config.storage, &state.path, invalidated.then_some(state.identity), expiry.as_ref()))
+        crate::block_on(maintenance::cleanup_fn(
+            &*config.storage,
+            &state.path,
+            invalidated.then_some(state.identity),
+            expiry.as_ref(),
+        ))
     }
 
     /// Removes every entry of this function, all identities. Returns how many.
     pub fn clear(&self) -> Result<u64, CheckpointError> {
         let (state, config) = self.ready()?;
-        crate::block_on(maintenance::clear(&*config.storage, &crate::Scope::Function(state.path.clone())))
+        crate::block_on(maintenance::clear(
+            &*config.storage,
+            &crate::Scope::Function(state.path.clone()),
+        ))
     }
 
     /// Removes this function's entries (all identities) by age and by total size, least
     /// recently used first (see [`maintenance::prune`]).
-    pub fn prune(&self, rule: maintenance::PruneRule) -> Result<maintenance::PruneReport, CheckpointError> {
+    pub fn prune(
+        &self,
+        rule: maintenance::PruneRule,
+    ) -> Result<maintenance::PruneReport, CheckpointError> {
         let (state, config) = self.ready()?;
-        crate::block_on(maintenance::prune(&*config.storage, &crate::Scope::Function(state.path.clone()), rule))
+        crate::block_on(maintenance::prune(
+            &*config.storage,
+            &crate::Scope::Function(state.path.clone()),
+            rule,
+        ))
     }
 }
 
 fn hash_file(path: &Path) -> Option<Digest> {
-    std::fs::read(path).ok().map(|bytes| Digest::of_bytes(&bytes))
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| Digest::of_bytes(&bytes))
 }

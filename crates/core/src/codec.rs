@@ -16,9 +16,13 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Entry, CheckpointError
 /// Decodes an entry's payload into `T`.
 pub fn decode<T: DeserializeOwned>(entry: &Entry) -> Result<T, CheckpointError> {
     match entry.meta.codec {
-        Codec::Cbor => with_scratch(|scratch| ciborium::de::from_reader_with_buffer(&entry.payload[..], scratch))
-            .map_err(|e| CheckpointError::Decode(e.to_string())),
-        other => Err(CheckpointError::Decode(format!("entry has codec {other:?}, expected CBOR"))),
+        Codec::Cbor => with_scratch(|scratch| {
+            ciborium::de::from_reader_with_buffer(&entry.payload[..], scratch)
+        })
+        .map_err(|e| CheckpointError::Decode(e.to_string())),
+        other => Err(CheckpointError::Decode(format!(
+            "entry has codec {other:?}, expected CBOR"
+        ))),
     }
 }
 

@@ -40,7 +40,9 @@ impl std::str::FromStr for OnError {
             "warn" => Ok(OnError::Warn),
             "raise" => Ok(OnError::Raise),
             "ignore" => Ok(OnError::Ignore),
-            other => Err(CheckpointError::Config(format!("on_error must be \"warn\", \"raise\" or \"ignore\", not {other:?}"))),
+            other => Err(CheckpointError::Config(format!(
+                "on_error must be \"warn\", \"raise\" or \"ignore\", not {other:?}"
+            ))),
         }
     }
 }
@@ -65,7 +67,10 @@ impl Expiry {
     /// Whether an entry created at `created` has expired at `now`.
     pub fn is_expired(&self, created: SystemTime, now: SystemTime) -> bool {
         match self {
-            Expiry::After(d) => now.duration_since(created).map(|age| age >= *d).unwrap_or(false),
+            Expiry::After(d) => now
+                .duration_since(created)
+                .map(|age| age >= *d)
+                .unwrap_or(false),
             Expiry::When(f) => f(created),
         }
     }
@@ -142,7 +147,9 @@ impl Checkpointer {
 
     /// Preset: fs store under the system temporary directory (`<tmp>/checkpoints`).
     pub fn tmp() -> Self {
-        Self::new().storage_spec("fs").directory(std::env::temp_dir().join("checkpoints"))
+        Self::new()
+            .storage_spec("fs")
+            .directory(std::env::temp_dir().join("checkpoints"))
     }
 
     /// Preset: the identity never changes with the code (only arguments key the cache).
@@ -153,7 +160,10 @@ impl Checkpointer {
     /// Preset: hash every static and const the function body names on every call
     /// (Python's `capture=True`).
     pub fn capture() -> Self {
-        Self { capture: true, ..Self::new() }
+        Self {
+            capture: true,
+            ..Self::new()
+        }
     }
 
     /// Sets the storage spec (`"fs"`, `"memory"`, `"mmap"`, `"s3://bucket/prefix"`, or tiers
@@ -232,12 +242,17 @@ impl Checkpointer {
     /// Resolves against the environment and `checkpointer.toml`.
     pub fn resolve(&self, open: OpenTier) -> Result<Resolved, CheckpointError> {
         let file = project_file();
-        let env_verbosity = match std::env::var(ENV_VERBOSITY) {
-            Ok(v) => Some(v.trim().parse::<u8>().ok().filter(|v| *v <= 2).ok_or_else(|| {
-                CheckpointError::Config(format!("{ENV_VERBOSITY} must be 0, 1 or 2, not {v:?}"))
-            })?),
-            Err(_) => None,
-        };
+        let env_verbosity =
+            match std::env::var(ENV_VERBOSITY) {
+                Ok(v) => Some(v.trim().parse::<u8>().ok().filter(|v| *v <= 2).ok_or_else(
+                    || {
+                        CheckpointError::Config(format!(
+                            "{ENV_VERBOSITY} must be 0, 1 or 2, not {v:?}"
+                        ))
+                    },
+                )?),
+                Err(_) => None,
+            };
         let disabled = match std::env::var(ENV_DISABLE) {
             Ok(v) => truthy(&v),
             Err(_) => file.disable.unwrap_or(false),
@@ -245,7 +260,11 @@ impl Checkpointer {
         let directory = self
             .directory
             .clone()
-            .or_else(|| std::env::var_os(ENV_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os(ENV_DIR)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .or_else(|| file.dir.clone())
             .unwrap_or_else(default_dir);
         let settings = Settings { directory };
@@ -263,7 +282,11 @@ impl Checkpointer {
         };
         Ok(Resolved {
             storage,
-            verbosity: self.verbosity.or(env_verbosity).or(file.verbosity).unwrap_or(1),
+            verbosity: self
+                .verbosity
+                .or(env_verbosity)
+                .or(file.verbosity)
+                .unwrap_or(1),
             expiry: self.expiry.clone(),
             enabled: self.when.unwrap_or(true) && !disabled,
             on_error: self.on_error.unwrap_or_default(),
@@ -273,7 +296,10 @@ impl Checkpointer {
 }
 
 fn truthy(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
 }
 
 /// Options after resolution: what a `CachedFn` runs with.
@@ -302,24 +328,37 @@ pub struct Settings {
 
 /// Opens one tier of a storage spec (`"fs"`, `"memory"`, `"s3://…"`); provided by the facade,
 /// which knows the enabled backends.
-pub type OpenTier = fn(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, CheckpointError>;
+pub type OpenTier =
+    fn(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, CheckpointError>;
 
 /// Opens a whole spec: one tier, or several joined by commas (top first) as a [`crate::Layered`].
-pub fn open_spec(spec: &str, settings: &Settings, open: OpenTier) -> Result<Arc<dyn Storage>, CheckpointError> {
+pub fn open_spec(
+    spec: &str,
+    settings: &Settings,
+    open: OpenTier,
+) -> Result<Arc<dyn Storage>, CheckpointError> {
     let tiers: Vec<&str> = spec.split(',').map(str::trim).collect();
     if tiers.iter().any(|t| t.is_empty()) {
-        return Err(CheckpointError::Spec { spec: spec.to_string(), reason: "empty tier".to_string() });
+        return Err(CheckpointError::Spec {
+            spec: spec.to_string(),
+            reason: "empty tier".to_string(),
+        });
     }
     if tiers.len() == 1 {
         return open(tiers[0], settings);
     }
-    let opened = tiers.iter().map(|t| open(t, settings)).collect::<Result<Vec<_>, _>>()?;
+    let opened = tiers
+        .iter()
+        .map(|t| open(t, settings))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Arc::new(crate::Layered::new(opened)))
 }
 
 /// The default base directory: the user cache directory + `/checkpoints`.
 pub fn default_dir() -> PathBuf {
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("checkpoints")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("checkpoints")
 }
 
 /// The settings read from `checkpointer.toml`.
@@ -342,11 +381,14 @@ impl FileConfig {
     pub fn read(path: &Path) -> Result<Self, CheckpointError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CheckpointError::Config(format!("cannot read {}: {e}", path.display())))?;
-        let mut cfg: FileConfig =
-            toml::from_str(&text).map_err(|e| CheckpointError::Config(format!("{}: {e}", path.display())))?;
+        let mut cfg: FileConfig = toml::from_str(&text)
+            .map_err(|e| CheckpointError::Config(format!("{}: {e}", path.display())))?;
         if let Some(v) = cfg.verbosity {
             if v > 2 {
-                return Err(CheckpointError::Config(format!("{}: verbosity must be 0, 1 or 2", path.display())));
+                return Err(CheckpointError::Config(format!(
+                    "{}: verbosity must be 0, 1 or 2",
+                    path.display()
+                )));
             }
         }
         if let (Some(dir), Some(base)) = (&cfg.dir, path.parent()) {
@@ -359,7 +401,10 @@ impl FileConfig {
 
     /// Finds `checkpointer.toml` from `start` upward.
     pub fn find(start: &Path) -> Option<PathBuf> {
-        start.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| p.is_file())
+        start
+            .ancestors()
+            .map(|d| d.join(CONFIG_FILE))
+            .find(|p| p.is_file())
     }
 }
 
@@ -367,7 +412,10 @@ impl FileConfig {
 fn project_file() -> &'static FileConfig {
     static FILE: OnceLock<FileConfig> = OnceLock::new();
     FILE.get_or_init(|| {
-        let Some(path) = std::env::current_dir().ok().and_then(|d| FileConfig::find(&d)) else {
+        let Some(path) = std::env::current_dir()
+            .ok()
+            .and_then(|d| FileConfig::find(&d))
+        else {
             return FileConfig::default();
         };
         FileConfig::read(&path).unwrap_or_else(|e| {
@@ -395,7 +443,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let nested = dir.path().join("a/b");
         std::fs::create_dir_all(&nested).unwrap();
-        std::fs::write(dir.path().join(CONFIG_FILE), "dir = \"cache\"\nverbosity = 2\n").unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "dir = \"cache\"\nverbosity = 2\n",
+        )
+        .unwrap();
         let found = FileConfig::find(&nested).unwrap();
         let cfg = FileConfig::read(&found).unwrap();
         assert_eq!(cfg.dir.unwrap(), dir.path().join("cache"));

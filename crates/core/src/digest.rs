@@ -72,7 +72,11 @@ impl fmt::Debug for Digest {
 impl FromStr for Digest {
     type Err = crate::CheckpointError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Digest::from_hex(s).ok_or_else(|| crate::CheckpointError::Config(format!("not a 64-character lowercase hex digest: {s:?}")))
+        Digest::from_hex(s).ok_or_else(|| {
+            crate::CheckpointError::Config(format!(
+                "not a 64-character lowercase hex digest: {s:?}"
+            ))
+        })
     }
 }
 

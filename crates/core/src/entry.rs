@@ -64,7 +64,14 @@ impl Entry {
     /// An entry with an explicit creation time.
     pub fn with_created(codec: Codec, payload: Bytes, created: SystemTime) -> Self {
         let checksum = Digest::of_bytes(&payload);
-        Entry { meta: EntryMeta { created, codec, checksum }, payload }
+        Entry {
+            meta: EntryMeta {
+                created,
+                codec,
+                checksum,
+            },
+            payload,
+        }
     }
 
     /// Checks the payload against its checksum.
@@ -99,7 +106,10 @@ impl Entry {
                 bytes.len()
             )));
         }
-        Ok(Entry { meta, payload: bytes.slice(envelope::HEADER_LEN..) })
+        Ok(Entry {
+            meta,
+            payload: bytes.slice(envelope::HEADER_LEN..),
+        })
     }
 }
 
@@ -154,16 +164,27 @@ pub mod envelope {
             return Err(corrupt("header check failed"));
         }
         if bytes[4] != VERSION {
-            return Err(corrupt(&format!("unknown entry format version {}", bytes[4])));
+            return Err(corrupt(&format!(
+                "unknown entry format version {}",
+                bytes[4]
+            )));
         }
-        let codec = Codec::from_byte(bytes[5]).ok_or_else(|| corrupt(&format!("unknown codec {}", bytes[5])))?;
+        let codec = Codec::from_byte(bytes[5])
+            .ok_or_else(|| corrupt(&format!("unknown codec {}", bytes[5])))?;
         let secs = i64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
         let nanos = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
         let len = u64::from_le_bytes(bytes[24..32].try_into().expect("8 bytes"));
         let mut checksum = [0u8; 32];
         checksum.copy_from_slice(&bytes[32..64]);
         let created = join_time(secs, nanos).ok_or_else(|| corrupt("created time out of range"))?;
-        Ok((EntryMeta { created, codec, checksum: Digest(checksum) }, len))
+        Ok((
+            EntryMeta {
+                created,
+                codec,
+                checksum: Digest(checksum),
+            },
+            len,
+        ))
     }
 
     fn split_time(t: SystemTime) -> (i64, u32) {
@@ -188,7 +209,9 @@ pub mod envelope {
         if secs >= 0 {
             UNIX_EPOCH.checked_add(Duration::new(secs as u64, nanos))
         } else {
-            UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))?.checked_add(Duration::from_nanos(nanos as u64))
+            UNIX_EPOCH
+                .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
+                .checked_add(Duration::from_nanos(nanos as u64))
         }
     }
 }
@@ -212,7 +235,11 @@ mod tests {
 
     #[test]
     fn envelope_round_trip_and_damage() {
-        let e = Entry::with_created(Codec::Cbor, Bytes::from_static(b"hello"), UNIX_EPOCH + Duration::new(1_700_000_000, 42));
+        let e = Entry::with_created(
+            Codec::Cbor,
+            Bytes::from_static(b"hello"),
+            UNIX_EPOCH + Duration::new(1_700_000_000, 42),
+        );
         let mut bytes = e.envelope_header().to_vec();
         bytes.extend_from_slice(&e.payload);
         let back = Entry::from_envelope(Bytes::from(bytes.clone())).unwrap();
@@ -225,7 +252,10 @@ mod tests {
         // A flipped payload byte passes framing but fails verify.
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(Entry::from_envelope(Bytes::from(flipped)).unwrap().verify().is_err());
+        assert!(Entry::from_envelope(Bytes::from(flipped))
+            .unwrap()
+            .verify()
+            .is_err());
         // A flipped header byte fails the header check.
         let mut flipped = bytes;
         flipped[10] ^= 1;

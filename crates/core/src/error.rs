@@ -56,7 +56,15 @@ pub enum CheckpointError {
 
 impl CheckpointError {
     /// Wraps a backend error.
-    pub fn storage(backend: impl Into<String>, op: &'static str, source: impl Into<BoxError>) -> Self {
-        CheckpointError::Storage { backend: backend.into(), op, source: source.into() }
+    pub fn storage(
+        backend: impl Into<String>,
+        op: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        CheckpointError::Storage {
+            backend: backend.into(),
+            op,
+            source: source.into(),
+        }
     }
 }

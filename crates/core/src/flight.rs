@@ -33,7 +33,9 @@ pub(crate) enum Role<'a> {
 
 impl Flights {
     pub(crate) const fn new() -> Self {
-        Flights { running: Mutex::new(Vec::new()) }
+        Flights {
+            running: Mutex::new(Vec::new()),
+        }
     }
 
     /// Joins the flight for `call`: the first caller leads, the others wait.
@@ -44,16 +46,28 @@ impl Flights {
         }
         let flight = Arc::new(Flight::default());
         running.push((call, flight.clone()));
-        Role::Leader(Leader { flights: self, call, flight })
+        Role::Leader(Leader {
+            flights: self,
+            call,
+            flight,
+        })
     }
 }
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
-        let mut running = self.flights.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut running = self
+            .flights
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         running.retain(|(d, f)| !(*d == self.call && Arc::ptr_eq(f, &self.flight)));
         drop(running);
-        let mut state = self.flight.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self
+            .flight
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         state.0 = true;
         for w in state.1.drain(..) {
             w.wake();

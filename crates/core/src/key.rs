@@ -22,7 +22,11 @@ impl FnPath {
         let mut parts = module_path.split("::");
         let crate_name = parts.next().unwrap_or_default().to_string();
         let module = parts.collect::<Vec<_>>().join("/");
-        FnPath { crate_name, module, name: name.to_string() }
+        FnPath {
+            crate_name,
+            module,
+            name: name.to_string(),
+        }
     }
 
     /// The relative directory of this function: sanitized names joined by `/`.
@@ -57,7 +61,13 @@ pub fn sanitize(name: &str) -> String {
     let mut s: String = name
         .chars()
         .enumerate()
-        .map(|(i, c)| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '.' && i > 0) { c } else { '_' })
+        .map(|(i, c)| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '.' && i > 0) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() {
         s.push('_');
@@ -93,7 +103,13 @@ impl Key {
     /// `<crate>/<module>/<fn>/<identity hex>/<first two call hex>/<rest of call hex>`.
     pub fn relative_path(&self) -> String {
         let call = self.call.to_hex();
-        format!("{}/{}/{}/{}", self.function.dir(), self.identity.to_hex(), &call[..2], &call[2..])
+        format!(
+            "{}/{}/{}/{}",
+            self.function.dir(),
+            self.identity.to_hex(),
+            &call[..2],
+            &call[2..]
+        )
     }
 
     /// Parses a path made by [`Key::relative_path`] (names are taken as sanitized).
@@ -113,7 +129,11 @@ impl Key {
             module: parts[1..n - 4].join("/"),
             name: parts[n - 4].to_string(),
         };
-        Some(Key { function: Arc::new(function), identity, call })
+        Some(Key {
+            function: Arc::new(function),
+            identity,
+            call,
+        })
     }
 }
 
@@ -187,11 +207,18 @@ mod tests {
     fn key_path_round_trip() {
         let f = Arc::new(FnPath::from_module_path("my_crate::a::b", "square"));
         assert_eq!(f.to_string(), "my_crate::a::b::square");
-        let key = Key { function: f, identity: Digest::of_bytes(b"id"), call: Digest::of_bytes(b"call") };
+        let key = Key {
+            function: f,
+            identity: Digest::of_bytes(b"id"),
+            call: Digest::of_bytes(b"call"),
+        };
         let p = key.relative_path();
         assert!(p.starts_with("my_crate/a/b/square/"));
         assert_eq!(Key::parse_relative_path(&p), Some(key));
-        let root = Key { function: Arc::new(FnPath::from_module_path("c", "f")), ..Key::parse_relative_path(&p).unwrap() };
+        let root = Key {
+            function: Arc::new(FnPath::from_module_path("c", "f")),
+            ..Key::parse_relative_path(&p).unwrap()
+        };
         assert_eq!(Key::parse_relative_path(&root.relative_path()), Some(root));
     }
 }

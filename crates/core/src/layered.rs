@@ -29,8 +29,21 @@ struct Tier {
 impl Layered {
     /// Stacks `tiers`, top first.
     pub fn new(tiers: Vec<Arc<dyn Storage>>) -> Self {
-        let name = tiers.iter().map(|t| t.name().to_string()).collect::<Vec<_>>().join(",");
-        Layered { tiers: tiers.into_iter().map(|storage| Tier { storage, failing: AtomicBool::new(false) }).collect(), name }
+        let name = tiers
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        Layered {
+            tiers: tiers
+                .into_iter()
+                .map(|storage| Tier {
+                    storage,
+                    failing: AtomicBool::new(false),
+                })
+                .collect(),
+            name,
+        }
     }
 
     /// The tiers, top first.
@@ -47,7 +60,10 @@ impl Tier {
             Err(e) => {
                 tracing::warn!(target: "checkpointer", tier = self.storage.name(), "{op} failed: {e}");
                 if !self.failing.swap(true, Ordering::Relaxed) {
-                    crate::report::warn_line(&format!("storage tier {} failed ({e}); treating it as a miss until it recovers", self.storage.name()));
+                    crate::report::warn_line(&format!(
+                        "storage tier {} failed ({e}); treating it as a miss until it recovers",
+                        self.storage.name()
+                    ));
                 }
             }
         }
@@ -91,7 +107,8 @@ impl Storage for Layered {
                     }
                     // Promote, keeping the original created time so expiry stays right.
                     for upper in &self.tiers[..i] {
-                        let _ = upper.note("promote", upper.storage.store(key, entry.clone()).await);
+                        let _ =
+                            upper.note("promote", upper.storage.store(key, entry.clone()).await);
                     }
                     return Ok(Some(entry));
                 }
@@ -103,7 +120,11 @@ impl Storage for Layered {
             return Ok(damaged);
         }
         if errors == self.tiers.len() {
-            return Err(CheckpointError::storage(self.name.clone(), "load", "every tier failed"));
+            return Err(CheckpointError::storage(
+                self.name.clone(),
+                "load",
+                "every tier failed",
+            ));
         }
         Ok(None)
     }

@@ -33,10 +33,18 @@ pub struct FnStats {
 }
 
 /// Statistics of one function against its current identity.
-pub async fn fn_stats(storage: &dyn Storage, path: &Arc<FnPath>, current: Digest) -> Result<FnStats, CheckpointError> {
+pub async fn fn_stats(
+    storage: &dyn Storage,
+    path: &Arc<FnPath>,
+    current: Digest,
+) -> Result<FnStats, CheckpointError> {
     let mut stats = FnStats::default();
     for info in storage.list(&Scope::Function(path.clone())).await? {
-        stats.versions.entry(info.key.identity).or_default().add(&info);
+        stats
+            .versions
+            .entry(info.key.identity)
+            .or_default()
+            .add(&info);
         if info.key.identity == current {
             stats.current.add(&info);
         } else {
@@ -60,7 +68,10 @@ pub async fn cleanup_fn(
         let stale = keep_identity.is_some_and(|id| info.key.identity != id);
         let expired = match (expiry, info.created) {
             (Some(e), Some(created)) => e.is_expired(created, now),
-            (Some(e), None) => storage.checkpoint_date(&info.key).await?.is_some_and(|c| e.is_expired(c, now)),
+            (Some(e), None) => storage
+                .checkpoint_date(&info.key)
+                .await?
+                .is_some_and(|c| e.is_expired(c, now)),
             (None, _) => false,
         };
         if (stale || expired) && storage.delete(&info.key).await? {
@@ -97,18 +108,27 @@ pub struct StoreStats {
 fn group(infos: Vec<EntryInfo>) -> BTreeMap<FnPath, Vec<EntryInfo>> {
     let mut by_fn: BTreeMap<FnPath, Vec<EntryInfo>> = BTreeMap::new();
     for info in infos {
-        by_fn.entry((*info.key.function).clone()).or_default().push(info);
+        by_fn
+            .entry((*info.key.function).clone())
+            .or_default()
+            .push(info);
     }
     by_fn
 }
 
 /// The identity with the most recently created entry.
 fn newest_identity(entries: &[EntryInfo]) -> Option<Digest> {
-    entries.iter().max_by_key(|e| (e.created.unwrap_or(SystemTime::UNIX_EPOCH), e.key.identity)).map(|e| e.key.identity)
+    entries
+        .iter()
+        .max_by_key(|e| (e.created.unwrap_or(SystemTime::UNIX_EPOCH), e.key.identity))
+        .map(|e| e.key.identity)
 }
 
 /// Statistics of everything in `scope`.
-pub async fn store_stats(storage: &dyn Storage, scope: &Scope) -> Result<StoreStats, CheckpointError> {
+pub async fn store_stats(
+    storage: &dyn Storage,
+    scope: &Scope,
+) -> Result<StoreStats, CheckpointError> {
     let mut stats = StoreStats::default();
     for (path, entries) in group(storage.list(scope).await?) {
         let current = newest_identity(&entries);
@@ -129,7 +149,11 @@ pub async fn store_stats(storage: &dyn Storage, scope: &Scope) -> Result<StoreSt
 
 /// `cleanup` for every function in the store (Python's `cleanup_all`): removes entries of
 /// identities other than each function's newest (`invalidated`) and entries past `expiry`.
-pub async fn cleanup_all(storage: &dyn Storage, invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, CheckpointError> {
+pub async fn cleanup_all(
+    storage: &dyn Storage,
+    invalidated: bool,
+    expiry: Option<&Expiry>,
+) -> Result<u64, CheckpointError> {
     let now = SystemTime::now();
     let mut removed = 0;
     for (_, entries) in group(storage.list(&Scope::All).await?) {
@@ -168,7 +192,11 @@ pub struct PruneReport {
 
 /// Removes entries by age and by total size, least recently used first. An entry's last use
 /// is its recorded access time (coarse, backend-dependent) or else its created time.
-pub async fn prune(storage: &dyn Storage, scope: &Scope, rule: PruneRule) -> Result<PruneReport, CheckpointError> {
+pub async fn prune(
+    storage: &dyn Storage,
+    scope: &Scope,
+    rule: PruneRule,
+) -> Result<PruneReport, CheckpointError> {
     let now = SystemTime::now();
     let mut entries = storage.list(scope).await?;
     let last_use = |e: &EntryInfo| e.accessed.max(e.created).unwrap_or(SystemTime::UNIX_EPOCH);
@@ -179,8 +207,12 @@ pub async fn prune(storage: &dyn Storage, scope: &Scope, rule: PruneRule) -> Res
     // Strictly LRU: once the budget is spent, everything used less recently goes too.
     let mut full = false;
     for info in entries {
-        let too_old = rule.max_age.is_some_and(|age| now.duration_since(last_use(&info)).is_ok_and(|d| d > age));
-        full |= rule.max_bytes.is_some_and(|max| kept_bytes + info.size > max);
+        let too_old = rule
+            .max_age
+            .is_some_and(|age| now.duration_since(last_use(&info)).is_ok_and(|d| d > age));
+        full |= rule
+            .max_bytes
+            .is_some_and(|max| kept_bytes + info.size > max);
         if (too_old || full) && storage.delete(&info.key).await? {
             report.removed.add(&info);
         } else {

@@ -28,15 +28,24 @@ fn paint(code: &str, text: &str) -> String {
 
 pub(crate) fn event(verbosity: u8, event: Event, function: &FnPath, call: &Digest) {
     match event {
-        Event::Computed => tracing::info!(target: "checkpointer", function = %function, call = %call.short(16), "computed"),
-        Event::Remembered => tracing::debug!(target: "checkpointer", function = %function, call = %call.short(16), "remembered"),
+        Event::Computed => {
+            tracing::info!(target: "checkpointer", function = %function, call = %call.short(16), "computed")
+        }
+        Event::Remembered => {
+            tracing::debug!(target: "checkpointer", function = %function, call = %call.short(16), "remembered")
+        }
     }
     let (min, word, code) = match event {
         Event::Computed => (1, "computed  ", "33"),
         Event::Remembered => (2, "remembered", "32"),
     };
     if verbosity >= min {
-        let _ = writeln!(std::io::stderr().lock(), "[checkpointer] {} {function} [{}]", paint(code, word), call.short(12));
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "[checkpointer] {} {function} [{}]",
+            paint(code, word),
+            call.short(12)
+        );
     }
 }
 
@@ -50,5 +59,9 @@ pub(crate) fn warn(print: bool, function: &FnPath, message: &str) {
 
 /// Prints one warning line on stderr.
 pub(crate) fn warn_line(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "[checkpointer] {} {message}", paint("31", "warning"));
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[checkpointer] {} {message}",
+        paint("31", "warning")
+    );
 }

@@ -81,7 +81,9 @@ pub struct KeyLock {
 impl KeyLock {
     /// Wraps whatever releases the lock on drop (a locked file, a lease-renewal task, …).
     pub fn new(guard: impl Send + Sync + 'static) -> Self {
-        KeyLock { _guard: Box::new(guard) }
+        KeyLock {
+            _guard: Box::new(guard),
+        }
     }
 }
 

@@ -64,7 +64,10 @@ fn vecdeque_matches_vec_however_it_wraps() {
         q.push_back(i);
     }
     let (a, b) = q.as_slices();
-    assert!(!a.is_empty() && !b.is_empty(), "the deque must wrap for this test");
+    assert!(
+        !a.is_empty() && !b.is_empty(),
+        "the deque must wrap for this test"
+    );
     let v: Vec<u32> = q.iter().copied().collect();
     assert_eq!(d(&q), d(&v));
     let strings: VecDeque<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
@@ -114,7 +117,10 @@ fn unordered_collections_ignore_order() {
     let s1: HashSet<u8> = [1, 2, 3].into();
     let s2: HashSet<u8> = [3, 2, 1].into();
     assert_eq!(d(&s1), d(&s2));
-    assert_ne!(d(&s1), d(&[1u8, 2, 3].into_iter().collect::<BTreeSet<u8>>()));
+    assert_ne!(
+        d(&s1),
+        d(&[1u8, 2, 3].into_iter().collect::<BTreeSet<u8>>())
+    );
     let m1: HashMap<u8, u8> = [(1, 2)].into();
     let m2: HashMap<u8, u8> = [(2, 1)].into();
     assert_ne!(d(&m1), d(&m2));
@@ -138,7 +144,10 @@ fn wire_format_by_hand() {
     // The format is spelled out here independently of the implementation: tag, then LE bytes.
     assert_eq!(d(&1u8), Digest::of_bytes(&[0x10, 1]));
     assert_eq!(d(&258u16), Digest::of_bytes(&[0x11, 2, 1]));
-    assert_eq!(d(&3usize), Digest::of_bytes(&[0x15, 3, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(
+        d(&3usize),
+        Digest::of_bytes(&[0x15, 3, 0, 0, 0, 0, 0, 0, 0])
+    );
     let mut s = vec![0x30, 2, 0, 0, 0, 0, 0, 0, 0];
     s.extend_from_slice(b"hi");
     assert_eq!(d("hi"), Digest::of_bytes(&s));
@@ -167,10 +176,17 @@ fn golden_digests() {
         ("duration", d(&Duration::new(5, 7))),
         ("time", d(&(UNIX_EPOCH + Duration::new(1_700_000_000, 5)))),
     ];
-    let rendered: String = cases.iter().map(|(n, dg)| format!("{n}: {}\n", dg.short(16))).collect();
+    let rendered: String = cases
+        .iter()
+        .map(|(n, dg)| format!("{n}: {}\n", dg.short(16)))
+        .collect();
     let expected = include_str!("golden_digests.txt");
     if std::env::var_os("CHECKPOINTER_BLESS").is_some() {
-        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden_digests.txt"), &rendered).unwrap();
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden_digests.txt"),
+            &rendered,
+        )
+        .unwrap();
         return;
     }
     assert_eq!(rendered, expected, "the ObjectHash format changed");

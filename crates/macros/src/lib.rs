@@ -159,7 +159,10 @@ pub fn checkpoint(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = match syn::parse::<syn::ItemFn>(item.clone()) {
         Ok(f) => f,
         Err(e) => {
-            let e = syn::Error::new(e.span(), format!("`#[checkpoint]` goes on a function with a body: {e}"));
+            let e = syn::Error::new(
+                e.span(),
+                format!("`#[checkpoint]` goes on a function with a body: {e}"),
+            );
             return e.to_compile_error().into();
         }
     };
@@ -183,7 +186,8 @@ fn strip_param_attrs(item: TokenStream) -> TokenStream {
         Ok(mut f) => {
             for arg in &mut f.sig.inputs {
                 if let syn::FnArg::Typed(pt) = arg {
-                    pt.attrs.retain(|a| !a.path().is_ident("no_hash") && !a.path().is_ident("hash_by"));
+                    pt.attrs
+                        .retain(|a| !a.path().is_ident("no_hash") && !a.path().is_ident("hash_by"));
                 }
             }
             quote::ToTokens::into_token_stream(f).into()
@@ -224,5 +228,7 @@ fn strip_param_attrs(item: TokenStream) -> TokenStream {
 #[proc_macro_derive(ObjectHash, attributes(hash))]
 pub fn derive_object_hash(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    derive::derive(input).unwrap_or_else(syn::Error::into_compile_error).into()
+    derive::derive(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

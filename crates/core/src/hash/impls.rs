@@ -72,19 +72,23 @@ macro_rules! wide {
             fn object_hash_slice(parts: &[&[Self]], h: &mut Hasher) {
                 h.write_tagged(tag::NUM_RUN, &[tag::$tag]);
                 for items in parts.iter().copied() {
-                if cfg!(all(target_endian = "little", target_pointer_width = "64")) {
-                    // SAFETY: as for the other integers; on 64-bit little-endian targets the
-                    // memory of a usize/isize slice is the 64-bit little-endian wire format.
-                    let bytes = unsafe {
-                        std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), std::mem::size_of_val(items))
-                    };
-                    h.write_raw(bytes);
-                } else {
-                    for chunk in items.chunks(8192) {
-                        let buf: Vec<u8> = chunk.iter().flat_map(|x| $conv(*x).to_le_bytes()).collect();
-                        h.write_raw(&buf);
+                    if cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+                        // SAFETY: as for the other integers; on 64-bit little-endian targets the
+                        // memory of a usize/isize slice is the 64-bit little-endian wire format.
+                        let bytes = unsafe {
+                            std::slice::from_raw_parts(
+                                items.as_ptr().cast::<u8>(),
+                                std::mem::size_of_val(items),
+                            )
+                        };
+                        h.write_raw(bytes);
+                    } else {
+                        for chunk in items.chunks(8192) {
+                            let buf: Vec<u8> =
+                                chunk.iter().flat_map(|x| $conv(*x).to_le_bytes()).collect();
+                            h.write_raw(&buf);
+                        }
                     }
-                }
                 }
             }
         }
@@ -227,7 +231,12 @@ impl<T: ObjectHash> ObjectHash for BTreeSet<T> {
 }
 
 /// Order-independent: each element is hashed alone, and the sorted digests are written.
-fn unordered<'a, T: 'a>(h: &mut Hasher, tag: u8, items: impl ExactSizeIterator<Item = T>, each: impl Fn(&T, &mut Hasher)) {
+fn unordered<'a, T: 'a>(
+    h: &mut Hasher,
+    tag: u8,
+    items: impl ExactSizeIterator<Item = T>,
+    each: impl Fn(&T, &mut Hasher),
+) {
     h.write_header(tag, items.len());
     let mut digests: Vec<Digest> = items
         .map(|item| {
@@ -253,7 +262,9 @@ impl<K: ObjectHash, V: ObjectHash, S> ObjectHash for HashMap<K, V, S> {
 
 impl<T: ObjectHash, S> ObjectHash for HashSet<T, S> {
     fn object_hash(&self, h: &mut Hasher) {
-        unordered(h, tag::UNORDERED_SET, self.iter(), |x, one| x.object_hash(one));
+        unordered(h, tag::UNORDERED_SET, self.iter(), |x, one| {
+            x.object_hash(one)
+        });
     }
 }
 

@@ -69,7 +69,11 @@ pub struct Hasher {
 
 impl Default for Hasher {
     fn default() -> Self {
-        Hasher { buf: [0; Self::INLINE], len: 0, stream: None }
+        Hasher {
+            buf: [0; Self::INLINE],
+            len: 0,
+            stream: None,
+        }
     }
 }
 
