@@ -139,13 +139,14 @@ fn sigkill_at_random_instants_leaves_entries_absent_or_complete() {
         "entries found complete: {present}; temporary files of killed writes seen: {temps_seen}"
     );
 
-    // Dead writers' temporary files go at the next listing once idle for a minute; make
-    // them look that old rather than wait.
+    // Killed writers' temporary files go at the next listing: after a minute idle when their
+    // pid is gone, after an hour whatever the pid (it may have been reused meanwhile). Make
+    // them look two hours old rather than wait.
     for f in all_files(cache.path()) {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if name.contains(".tmp.") || name.ends_with(".lock") {
             let file = std::fs::File::options().write(true).open(&f).unwrap();
-            file.set_modified(SystemTime::now() - Duration::from_secs(120))
+            file.set_modified(SystemTime::now() - Duration::from_secs(7200))
                 .unwrap();
         }
     }
