@@ -186,11 +186,15 @@ fn io_err<'a>(
 /// The filesystem store.
 ///
 /// `load` returns `Ok(None)` only when there is no file. A file that is there but cannot be
-/// an entry (truncated, bad header, wrong length) loads as an entry that fails
-/// [`Entry::verify`] — empty payload, a checksum no payload has, the file's modification time
-/// as created time — and a `tracing` warning with the path and the reason. The core then
-/// treats it like any corrupt entry: a warning, a recomputation and an overwrite.
-/// `checkpoint_date` agrees (it reports such a file with its modification time).
+/// an entry (truncated, bad header, wrong length) or cannot be read (an I/O error, a
+/// symbolic link) loads as an entry that fails [`Entry::verify`] — empty payload, a checksum
+/// no payload has, the file's modification time (or now) as created time — and a `tracing`
+/// warning with the path and the reason. The core then treats it like any corrupt entry: a
+/// warning, a recomputation and an overwrite. `checkpoint_date` reports a malformed file with
+/// its modification time.
+///
+/// [`Storage::lock`] is implemented (see the crate documentation): the core holds it while
+/// computing a missing entry, so processes sharing a directory compute each key once.
 ///
 /// ```
 /// use checkpointer_store_fs::FsStore;
