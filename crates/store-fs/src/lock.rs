@@ -25,15 +25,20 @@ pub(crate) struct Held {
     #[cfg_attr(not(unix), allow(dead_code))]
     path: PathBuf,
     // Closed after `drop` below has run: the removal happens while the lock is held.
-    _file: File,
+    #[cfg_attr(not(unix), allow(dead_code))]
+    file: File,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         // Windows refuses to remove a file others have open, and Windows lockers cannot check
         // inodes, so there the file stays until a sweep finds it unheld.
+        // The check only matters if someone removed the file by hand meanwhile: then the
+        // file at the path is another taker's, which must stay.
         #[cfg(unix)]
-        let _ = std::fs::remove_file(&self.path);
+        if still_at(&self.file, &self.path).unwrap_or(false) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -89,7 +94,7 @@ pub(crate) fn still_at(_file: &File, _path: &Path) -> io::Result<bool> {
 
 /// Makes the guard for a lock that [`still_at`] confirmed.
 pub(crate) fn held(file: File, path: PathBuf) -> Held {
-    Held { path, _file: file }
+    Held { path, file }
 }
 
 /// Waits for the lock on `file` without blocking the caller's thread: resolves to the file,
