@@ -5,12 +5,15 @@ use checkpointer_core::{CheckpointError, Storage};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+/// Tiers opened so far in this process, by tier spec and settings.
+type OpenTiers = HashMap<(String, Settings), Arc<dyn Storage>>;
+
 /// Opens one tier of a storage spec: `"fs"`, `"memory"`, and those of enabled features.
 ///
 /// Instances are shared per process: every function naming `"memory"` uses one LRU (so its
 /// bounds are global), and every function naming `"fs"` with the same directory one store.
 pub fn open_tier(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, CheckpointError> {
-    static OPEN: OnceLock<Mutex<HashMap<(String, Settings), Arc<dyn Storage>>>> = OnceLock::new();
+    static OPEN: OnceLock<Mutex<OpenTiers>> = OnceLock::new();
     let key = (tier.to_string(), settings.clone());
     let mut open = OPEN
         .get_or_init(Default::default)

@@ -636,6 +636,8 @@ impl<T: ObjectHash + Copy + Into<u64>> Boxed<T> {
         self.items.iter().map(|x| (*x).into()).sum()
     }
 
+    // The point is a `Box<Self>` receiver, whatever clippy thinks of it.
+    #[allow(clippy::boxed_local)]
     #[checkpoint(storage = "memory", verbosity = 0)]
     fn count(self: Box<Self>) -> usize {
         self.items.len()

@@ -294,7 +294,7 @@ impl CachedFn {
                 report::warn(
                     first && verbose,
                     &state.path,
-                    &format!("cache {op} failed, running uncached: {error}"),
+                    &format!("{}: {error}", consequence(op)),
                 );
                 None
             }
@@ -511,6 +511,8 @@ impl CachedFn {
         }
         let key = self.key(state, hasher);
         let _leader = self.flights.join(key.call);
+        // Other processes computing this key finish first; a rerun then overwrites.
+        let _lock = config.storage.lock(&key).await.ok().flatten();
         self.compute_and_store(state, config, &key, f).await
     }
 
@@ -607,6 +609,16 @@ impl CachedFn {
             &crate::Scope::Function(state.path.clone()),
             rule,
         ))
+    }
+}
+
+/// What the program does about a failed cache operation, for the warning.
+fn consequence(op: &str) -> &'static str {
+    match op {
+        "store" => "could not store the computed value (it was returned, uncached)",
+        "load" => "could not read the cache; computing without it",
+        "lock" => "could not lock the entry across processes; computing without the lock",
+        _ => "the cache is unavailable; computing without it",
     }
 }
 
