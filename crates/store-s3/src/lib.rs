@@ -75,7 +75,7 @@ use checkpointer_core::{
     envelope, CheckpointError, Codec, Digest, Entry, EntryInfo, EntryMeta, Key, KeyLock, Scope,
     Storage,
 };
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
 use object_store::{
@@ -140,9 +140,10 @@ fn fmt_secs(d: Duration) -> String {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct S3Options {
-    /// Objects at least this large (envelope included) are uploaded in parts. Default 16 MiB.
+    /// Objects at least this large (envelope included) are uploaded in parts. Default 64 MiB
+    /// (below it one PUT is as fast: measured in BENCHMARKS.md).
     pub multipart_threshold: usize,
-    /// Size of an upload part and of a ranged read. Default 8 MiB (S3's minimum part is 5 MiB).
+    /// Size of an upload part and of a ranged read. Default 16 MiB (S3's minimum part is 5 MiB).
     pub part_size: usize,
     /// Parts uploaded or ranges read at once per entry. Default 8.
     pub concurrency: usize,
@@ -169,8 +170,8 @@ pub struct S3Options {
 impl Default for S3Options {
     fn default() -> Self {
         S3Options {
-            multipart_threshold: 16 << 20,
-            part_size: 8 << 20,
+            multipart_threshold: 64 << 20,
+            part_size: 16 << 20,
             concurrency: 8,
             lease_ttl: Duration::from_secs(30),
             lease_poll_max: Duration::from_secs(1),
@@ -549,11 +550,12 @@ impl Inner {
             let size = first.meta.size;
             let e_tag = first.meta.e_tag.clone();
             let modified = SystemTime::from(first.meta.last_modified);
-            let head = self.note(first.bytes().await)?;
-            if head.len() as u64 >= size {
-                return Ok(Some(parse(&path, head, modified)));
+            if size <= part {
+                let bytes = self.note(first.bytes().await)?;
+                return Ok(Some(parse(&path, bytes, modified)));
             }
-            match self.read_rest(&path, head, size, e_tag).await {
+            // Larger: the rest is fetched in ranges while the first part's body streams in.
+            match self.read_all(&path, first, size, e_tag).await {
                 Ok(bytes) => return Ok(Some(parse(&path, bytes, modified))),
                 Err(
                     object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
@@ -567,11 +569,13 @@ impl Inner {
         })
     }
 
-    /// Reads bytes `head.len()..size` in concurrent ranges, all pinned to `e_tag`.
-    async fn read_rest(
+    /// Reads the whole object: `first` (the response to a ranged GET of its first part, whose
+    /// body has not been read yet) and the other parts in concurrent ranged GETs, all pinned
+    /// to `e_tag`.
+    async fn read_all(
         &self,
         path: &Path,
-        head: Bytes,
+        first: object_store::GetResult,
         size: u64,
         e_tag: Option<String>,
     ) -> Result<Bytes, object_store::Error> {
@@ -581,13 +585,12 @@ impl Inner {
         })?;
         let part = self.options.part_size;
         let mut buf = BytesMut::zeroed(size);
-        let (first, rest) = buf.split_at_mut(head.len());
-        first.copy_from_slice(&head);
-        let offset = head.len();
-        let mut reads = Vec::with_capacity(rest.len().div_ceil(part));
+        let (head, rest) = buf.split_at_mut(part.min(size));
+        let mut reads = Vec::with_capacity(rest.len().div_ceil(part) + 1);
+        reads.push(fill(path, first.into_stream(), head).boxed());
         for (i, dst) in rest.chunks_mut(part).enumerate() {
-            let start = (offset + i * part) as u64;
-            reads.push(self.read_range(path, start, dst, e_tag.clone()));
+            let start = (part + i * part) as u64;
+            reads.push(self.read_range(path, start, dst, e_tag.clone()).boxed());
         }
         let done: Result<Vec<()>, _> = futures_util::stream::iter(reads)
             .buffer_unordered(self.options.concurrency)
@@ -610,21 +613,8 @@ impl Inner {
             if_match: e_tag,
             ..Default::default()
         };
-        let mut stream = self.get_opts(path, opts).await?.into_stream();
-        let mut at = 0;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            let end = at + chunk.len();
-            if end > dst.len() {
-                return Err(short_read(path, "longer"));
-            }
-            dst[at..end].copy_from_slice(&chunk);
-            at = end;
-        }
-        if at != dst.len() {
-            return Err(short_read(path, "shorter"));
-        }
-        Ok(())
+        let stream = self.get_opts(path, opts).await?.into_stream();
+        fill(path, stream, dst).await
     }
 
     /// An entry's listing, with its created time from its header; `None` if it is gone.
@@ -711,6 +701,28 @@ impl Inner {
             .await?;
         Ok(infos.into_iter().flatten().collect())
     }
+}
+
+/// Copies a response body into `dst`, which it must fill exactly.
+async fn fill(
+    path: &Path,
+    mut stream: futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>,
+    dst: &mut [u8],
+) -> Result<(), object_store::Error> {
+    let mut at = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let end = at + chunk.len();
+        if end > dst.len() {
+            return Err(short_read(path, "longer"));
+        }
+        dst[at..end].copy_from_slice(&chunk);
+        at = end;
+    }
+    if at != dst.len() {
+        return Err(short_read(path, "shorter"));
+    }
+    Ok(())
 }
 
 fn short_read(path: &Path, what: &str) -> object_store::Error {

@@ -63,11 +63,11 @@ fn bytes(seed: u8, len: usize) -> Bytes {
 
 #[test]
 fn conformance() {
-    // 40 MiB: above the multipart threshold, several parts and ranges.
+    // 80 MiB: above the multipart threshold, several parts and ranges.
     let store = fresh("conformance", |_| {});
     block_on(
         checkpointer_core::testing::Suite::new()
-            .large_value_bytes(40 << 20)
+            .large_value_bytes(80 << 20)
             .run(&store),
     );
 }
