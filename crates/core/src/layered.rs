@@ -177,13 +177,28 @@ impl Storage for Layered {
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
+        let mut last_err = None;
         for tier in &self.tiers {
-            for info in tier.note("list", tier.storage.list(scope).await)? {
-                if seen.insert(info.key.clone()) {
-                    out.push(info);
+            // Like every other operation, a failing tier degrades: list what the others hold.
+            match tier.note("list", tier.storage.list(scope).await) {
+                Ok(infos) => {
+                    for info in infos {
+                        if seen.insert(info.key.clone()) {
+                            out.push(info);
+                        }
+                    }
                 }
+                Err(e) => last_err = Some(e),
             }
         }
-        Ok(out)
+        match last_err {
+            Some(e)
+                if seen.is_empty()
+                    && self.tiers.iter().all(|t| t.failing.load(Ordering::Relaxed)) =>
+            {
+                Err(e)
+            }
+            _ => Ok(out),
+        }
     }
 }

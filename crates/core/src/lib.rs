@@ -39,6 +39,7 @@ pub use hash::{Hasher, ObjectHash};
 pub use key::{sanitize, FnPath, Key, Scope};
 pub use layered::Layered;
 pub use outcome::{OkOnly, OkOrRaise, Outcome, Plain};
+pub use report::warn_line;
 pub use storage::{IntoStorage, KeyLock, Storage};
 
 /// Re-exported for backends and generated code.

@@ -66,19 +66,30 @@ pub async fn cleanup_fn(
     let mut removed = 0;
     for info in storage.list(&Scope::Function(path.clone())).await? {
         let stale = keep_identity.is_some_and(|id| info.key.identity != id);
-        let expired = match (expiry, info.created) {
-            (Some(e), Some(created)) => e.is_expired(created, now),
-            (Some(e), None) => storage
-                .checkpoint_date(&info.key)
-                .await?
-                .is_some_and(|c| e.is_expired(c, now)),
-            (None, _) => false,
-        };
+        let expired = is_expired(storage, &info, expiry, now).await?;
         if (stale || expired) && storage.delete(&info.key).await? {
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// Whether a listed entry has expired; a listing without created times (a backend told not
+/// to read headers while listing) costs one `checkpoint_date` per entry.
+async fn is_expired(
+    storage: &dyn Storage,
+    info: &EntryInfo,
+    expiry: Option<&Expiry>,
+    now: SystemTime,
+) -> Result<bool, CheckpointError> {
+    let Some(expiry) = expiry else {
+        return Ok(false);
+    };
+    let created = match info.created {
+        Some(c) => Some(c),
+        None => storage.checkpoint_date(&info.key).await?,
+    };
+    Ok(created.is_some_and(|c| expiry.is_expired(c, now)))
 }
 
 /// Removes every entry in `scope`. Returns how many were removed.
@@ -160,10 +171,7 @@ pub async fn cleanup_all(
         let current = newest_identity(&entries);
         for info in entries {
             let stale = invalidated && Some(info.key.identity) != current;
-            let expired = match (expiry, info.created) {
-                (Some(e), Some(created)) => e.is_expired(created, now),
-                _ => false,
-            };
+            let expired = is_expired(storage, &info, expiry, now).await?;
             if (stale || expired) && storage.delete(&info.key).await? {
                 removed += 1;
             }

@@ -57,8 +57,9 @@ pub(crate) fn warn(print: bool, function: &FnPath, message: &str) {
     }
 }
 
-/// Prints one warning line on stderr.
-pub(crate) fn warn_line(message: &str) {
+/// Prints one warning line on stderr, in the style of every checkpointer message (for
+/// backends that must tell the user something once, such as a missing server feature).
+pub fn warn_line(message: &str) {
     let _ = writeln!(
         std::io::stderr().lock(),
         "[checkpointer] {} {message}",

@@ -75,7 +75,7 @@ fn no_conditional_writes(inner: &Inner, why: &str) {
             inner.url
         );
         tracing::warn!(target: "checkpointer", "{msg}");
-        eprintln!("[checkpointer] warning: {msg}");
+        checkpointer_core::warn_line(&msg);
     }
 }
 
