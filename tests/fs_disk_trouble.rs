@@ -60,7 +60,11 @@ fn a_file_size_limit_returns_the_value_warns_and_leaves_no_file() {
     out.assert_ok();
     assert_eq!(out.count("BODY"), 1);
     assert_eq!(out.count("VALUE_OK"), 1);
-    assert!(out.stderr.contains("could not store the computed value"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("could not store the computed value"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains("File too large") || out.stderr.contains("too large"),
         "{}",
