@@ -12,8 +12,9 @@ pub fn is_child(test: &str) -> bool {
     std::env::var(CHILD).as_deref() == Ok(test)
 }
 
-/// Runs the test `test` of this binary in a child process with the cache in `dir`.
-pub fn run_child(test: &str, dir: &Path, env: &[(&str, &str)]) -> Child {
+/// The command running test `test` of this binary as a child with the cache in `dir`, with
+/// the caller's checkpointer environment cleared.
+pub fn child_command(test: &str, dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
     cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, test)
@@ -25,7 +26,14 @@ pub fn run_child(test: &str, dir: &Path, env: &[(&str, &str)]) -> Child {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("spawn child test process");
+    cmd
+}
+
+/// Runs the test `test` of this binary in a child process with the cache in `dir`.
+pub fn run_child(test: &str, dir: &Path, env: &[(&str, &str)]) -> Child {
+    let out = child_command(test, dir, env)
+        .output()
+        .expect("spawn child test process");
     Child::from(out)
 }
 

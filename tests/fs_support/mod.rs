@@ -3,27 +3,10 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-/// The variable `tests/common` uses to tell a child which test it runs.
-const CHILD: &str = "CHECKPOINTER_TEST_CHILD";
-
-/// The command running test `test` of this binary as a child with the cache in `dir`.
-pub fn child_command(test: &str, dir: &Path, env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, test)
-        .env("CHECKPOINTER_DIR", dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CHECKPOINTER_DISABLE")
-        .env_remove("CHECKPOINTER_STORAGE")
-        .env_remove("CHECKPOINTER_VERBOSITY");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
+pub use super::common::child_command;
 
 /// Starts a child with its output captured.
 pub fn spawn(test: &str, dir: &Path, env: &[(&str, &str)]) -> Child {
