@@ -21,6 +21,7 @@ fn parse_numbers(text: &str) -> Result<Vec<i64>, std::num::ParseIntError> {
 }
 
 fn main() {
+    let cached_before = matches!(slow_square::exists(4), Ok(true));
     let start = Instant::now();
     let squares: Vec<u64> = (1..=4).map(slow_square).collect();
     println!("squares {squares:?} in {:?}", start.elapsed());
@@ -31,7 +32,11 @@ fn main() {
         Ok(dir) => println!("cache directory: {}", dir.display()),
         Err(e) => println!("cache unavailable: {e}"),
     }
-    if matches!(slow_square::exists(4), Ok(true)) {
-        println!("run me again: the second run loads instead of computing");
+    if cached_before {
+        println!(
+            "loaded from the cache; edit slow_square's body and run again to see it recompute"
+        );
+    } else {
+        println!("computed and stored; run again: the second run loads instead of computing");
     }
 }
