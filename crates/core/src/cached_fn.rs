@@ -202,6 +202,7 @@ impl CachedFn {
         hasher.finish()
     }
 
+    #[inline]
     fn finish_hash(&self, state: &State, h: &mut Hasher) {
         for var in self.info.env {
             h.write_name(var);
@@ -257,12 +258,13 @@ impl CachedFn {
         Some(digest)
     }
 
+    #[inline]
     fn key(&self, state: &State, mut hasher: Hasher) -> Key {
         self.finish_hash(state, &mut hasher);
         Key {
             function: state.path.clone(),
             identity: state.identity,
-            call: hasher.finish(),
+            call: hasher.finish_memoized(),
         }
     }
 
@@ -362,6 +364,7 @@ impl CachedFn {
 
     /// Decides how a call runs: uncached (disabled, or the options failed under a policy
     /// that computes), raised, or cached under a key.
+    #[inline]
     fn prepare<O: Outcome>(&self, hasher: Hasher, when: bool) -> Prepared<'_, O> {
         let state = self.state();
         match &state.config {
