@@ -671,3 +671,34 @@ async fn async_methods_and_generic_impls() {
     assert_eq!(Box::new(Boxed { items: vec![1u8] }).count(), 1);
     assert!(Boxed { items: vec![1u8] }.count_exists().unwrap());
 }
+
+/// An associated function with neither `self` nor `Self`: still in an impl, so its
+/// companions are associated functions named after it.
+struct Factory;
+
+static BUILD_RUNS: Runs = Runs::new();
+
+impl Factory {
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    fn build(k: u32) -> u64 {
+        BUILD_RUNS.hit();
+        u64::from(k) * 3
+    }
+}
+
+#[test]
+fn associated_function_without_self() {
+    assert_eq!(Factory::build(5), 15);
+    assert_eq!(Factory::build(5), 15);
+    assert_eq!(BUILD_RUNS.get(), 1);
+    assert_eq!(Factory::build_get(5).unwrap(), 15);
+    assert!(Factory::build_exists(5).unwrap());
+    assert!(!Factory::build_exists(6).unwrap());
+    assert!(Factory::build_delete(5).unwrap());
+    assert_eq!(Factory::build_rerun(5), 15);
+    assert_eq!(BUILD_RUNS.get(), 2);
+    assert!(Factory::build_handle()
+        .path()
+        .name
+        .ends_with("Factory.build"));
+}

@@ -73,7 +73,16 @@ pub fn expand(opts: Options, input: ItemFn) -> syn::Result<TokenStream> {
         &opts.identity_tokens,
         opts.fn_hash_from.is_some(),
     );
-    let func = analyze(&opts, input)?;
+    let context = crate::site::of_call_site(&input.sig.ident.to_string());
+    if context == crate::site::Context::TraitImpl {
+        return Err(syn::Error::new_spanned(
+            &input.sig.ident,
+            "`#[checkpoint]` cannot go on a method of a trait impl: a trait impl may hold only the trait's items, and a cached function needs its handle and companions beside it. Put `#[checkpoint]` on an inherent method or a free function and call it from the trait method",
+        ));
+    }
+    let mut func = analyze(&opts, input)?;
+    // An associated function without `self` or `Self` still lives in an impl.
+    func.in_impl |= context == crate::site::Context::InherentImpl;
     if let (Some((OnErrorOpt::Raise, lit)), false) =
         (&opts.on_error, matches!(func.wrap, Wrap::OkOrRaise))
     {

@@ -16,6 +16,8 @@ pub const OPTION_NAMES: &str =
     "storage, using, directory, verbosity, expiry, fn_hash_from, when, on_error, capture, capture_once, env, files, deps";
 
 /// `storage = …`.
+// Parsed once per attribute; the size of a syn expression does not matter here.
+#[allow(clippy::large_enum_variant)]
 pub enum StorageOpt {
     /// A spec string: `"memory,fs"`.
     Spec(LitStr),
@@ -24,6 +26,8 @@ pub enum StorageOpt {
 }
 
 /// `expiry = …`.
+// Parsed once per attribute; the size of a syn expression does not matter here.
+#[allow(clippy::large_enum_variant)]
 pub enum ExpiryOpt {
     /// A duration string, validated at compile time, in nanoseconds.
     Duration(u64),
