@@ -79,8 +79,8 @@ impl Child {
     }
 }
 
-/// Every regular file below `dir` that is a cache entry (not a temp file).
-pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
+/// Every file below `dir`, dot-files included, without following links.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -88,14 +88,24 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
             continue;
         };
         for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') {
-                out.push(p);
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
             }
         }
     }
     out.sort();
     out
+}
+
+/// Every cache entry below `dir`: the files that are not dot-files (temp and lock files).
+pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
+    all_files(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        })
+        .collect()
 }

@@ -52,22 +52,4 @@ pub fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|rd| rd.count()).unwrap_or(0)
 }
 
-/// Every file below `dir`, dot-files included, without following links.
-pub fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out.sort();
-    out
-}
+pub use super::common::all_files;

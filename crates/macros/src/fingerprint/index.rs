@@ -451,6 +451,13 @@ impl FileCx<'_> {
         });
     }
 
+    /// A named item hashed whole: its kind, name, display path, tokens and references.
+    fn push_named(&mut self, kind: Kind, ident: &syn::Ident, item: &syn::Item, inline: &[String]) {
+        let name = unraw(&ident.to_string());
+        let path = self.display_path(inline, &name);
+        self.push(kind, name, path, item.to_token_stream(), Refs::of(item));
+    }
+
     fn item(&mut self, item: &syn::Item, inline: &mut Vec<String>) {
         use syn::Item;
         let simple = |ident: &syn::Ident| unraw(&ident.to_string());
@@ -481,55 +488,27 @@ impl FileCx<'_> {
                     root_key: parts.root_key,
                 });
             }
-            Item::Struct(s) => self.push(
-                Kind::Struct,
-                simple(&s.ident),
-                self.display_path(inline, &simple(&s.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
-            Item::Enum(e) => self.push(
-                Kind::Enum,
-                simple(&e.ident),
-                self.display_path(inline, &simple(&e.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
-            Item::Union(u) => self.push(
-                Kind::Union,
-                simple(&u.ident),
-                self.display_path(inline, &simple(&u.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
-            Item::Type(t) => self.push(
-                Kind::TypeAlias,
-                simple(&t.ident),
-                self.display_path(inline, &simple(&t.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
-            Item::Const(c) => self.push(
-                Kind::Const,
-                simple(&c.ident),
-                self.display_path(inline, &simple(&c.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
-            Item::Static(s) => self.push(
-                Kind::Static,
-                simple(&s.ident),
-                self.display_path(inline, &simple(&s.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
-            Item::TraitAlias(t) => self.push(
-                Kind::Trait,
-                simple(&t.ident),
-                self.display_path(inline, &simple(&t.ident)),
-                item.to_token_stream(),
-                Refs::of(item),
-            ),
+            Item::Struct(syn::ItemStruct { ident, .. }) => {
+                self.push_named(Kind::Struct, ident, item, inline)
+            }
+            Item::Enum(syn::ItemEnum { ident, .. }) => {
+                self.push_named(Kind::Enum, ident, item, inline)
+            }
+            Item::Union(syn::ItemUnion { ident, .. }) => {
+                self.push_named(Kind::Union, ident, item, inline)
+            }
+            Item::Type(syn::ItemType { ident, .. }) => {
+                self.push_named(Kind::TypeAlias, ident, item, inline)
+            }
+            Item::Const(syn::ItemConst { ident, .. }) => {
+                self.push_named(Kind::Const, ident, item, inline)
+            }
+            Item::Static(syn::ItemStatic { ident, .. }) => {
+                self.push_named(Kind::Static, ident, item, inline)
+            }
+            Item::TraitAlias(syn::ItemTraitAlias { ident, .. }) => {
+                self.push_named(Kind::Trait, ident, item, inline)
+            }
             Item::Trait(t) => self.trait_item(t, inline),
             Item::Impl(i) => self.impl_item(i, inline),
             Item::Macro(m) => {
