@@ -19,6 +19,7 @@
 pub mod cargo;
 pub mod disk;
 pub mod index;
+pub mod inputs;
 pub mod normalize;
 pub mod refs;
 pub mod resolve;
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Version prefix of the identity input: bump it when anything hashed changes meaning.
-const VERSION: &str = "checkpointer-identity-v2";
+const VERSION: &str = "checkpointer-identity-v3";
 
 /// The identity of one function and what it is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +71,19 @@ pub struct Site {
     pub crate_name: String,
     /// Where parsed file indexes are kept between builds (see `disk.rs`).
     pub cache_dir: Option<PathBuf>,
+    /// The line of the attribute (to tell apart functions of equal tokens).
+    pub line: Option<usize>,
+    /// The root file rustc compiles, from its command line.
+    pub target_root: Option<PathBuf>,
+    /// The build's cfg set and profile, from rustc's command line.
+    pub build: inputs::Build,
 }
 
 impl Site {
     /// The site of the attribute being expanded. Only callable inside a macro.
     pub fn of_call_site() -> Site {
-        let file = proc_macro::Span::call_site().local_file();
+        let span = proc_macro::Span::call_site();
+        let file = span.local_file();
         let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
         let crate_name = std::env::var("CARGO_CRATE_NAME")
             .or_else(|_| std::env::var("CARGO_PKG_NAME").map(|n| n.replace('-', "_")))
@@ -85,8 +93,31 @@ impl Site {
             file,
             crate_name,
             cache_dir: out_dir().map(|d| d.join("checkpointer-fingerprint")),
+            line: Some(span.line()),
+            target_root: target_root(),
+            build: inputs::Build::from_args(),
         }
     }
+}
+
+/// The crate root rustc compiles: the source file among its arguments.
+fn target_root() -> Option<PathBuf> {
+    std::env::args_os()
+        .skip(1)
+        .map(PathBuf::from)
+        .find(|p| p.extension().is_some_and(|e| e == "rs") && p.is_file())
+        .map(|p| absolute(&p))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    std::fs::canonicalize(&p).unwrap_or(p)
 }
 
 /// rustc's `--out-dir` (`target/debug/deps`): the macro runs inside rustc, so its arguments
@@ -176,22 +207,49 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         indexes: &index_refs,
     };
 
-    // The function itself is hashed from its tokens; its own unit in the index is skipped.
+    // The function itself is hashed from its tokens; its unit in the index gives its scope
+    // and place, never its hash. Equal tokens in two places (two nested `helper`s) are told
+    // apart by the attribute's line.
     let root_key = text_hash(&[function.to_token_stream()]);
-    let mut skip = HashSet::new();
-    let mut root_path = None;
+    let file = site.file.as_deref().map(absolute);
+    let mut candidates: Vec<resolve::UnitId> = Vec::new();
     if let Some(idx) = index_refs.first() {
         for (u, unit) in idx.units.iter().enumerate() {
             if unit.root_key == Some(root_key) {
-                skip.insert((0, u));
-                root_path.get_or_insert_with(|| unit.path.clone());
+                candidates.push((0, u));
             }
         }
     }
+    let at_line: Vec<resolve::UnitId> = candidates
+        .iter()
+        .copied()
+        .filter(|&(i, u)| {
+            let Some((f, start, end)) = &index_refs[i].units[u].site else {
+                return false;
+            };
+            let line = site.line.unwrap_or(0) as u32;
+            file.as_deref().is_some_and(|file| Path::new(f) == file)
+                && *start <= line
+                && line <= *end
+        })
+        .collect();
+    let roots = if at_line.is_empty() {
+        candidates
+    } else {
+        at_line
+    };
+    let root_unit = (roots.len() == 1).then(|| &index_refs[roots[0].0].units[roots[0].1]);
 
-    let mut roots = Refs::of(&function);
-    roots.extend(option_refs(&options));
-    let closure = resolver.closure(&roots, &skip);
+    let mut refs = Refs::of(&function);
+    refs.extend(option_refs(&options));
+    // Without its unit (generated code, an unreadable file) the scope is unknown: every
+    // `use` of the crate counts.
+    let scopes: Vec<&str> = match (root_unit, index_refs.first()) {
+        (Some(u), _) => vec![u.scope.as_str()],
+        (None, Some(idx)) => idx.scoped.keys().map(String::as_str).collect(),
+        (None, None) => Vec::new(),
+    };
+    let closure = resolver.closure(&refs, &roots, &scopes);
 
     let own = own_text(request);
     let mut units: Vec<(Kind, [u8; 32], &str)> = closure
@@ -207,9 +265,84 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     h.update(VERSION.as_bytes());
     h.update(b"\0");
     h.update(own.as_bytes());
+    // A function nested in another one is told apart by where it is: two `helper`s of equal
+    // tokens in two functions see different local items of the same names.
+    if let Some(unit) = root_unit.filter(|u| u.path.contains("()")) {
+        h.update(b"\0nested\0");
+        h.update(unit.path.as_bytes());
+    }
     for (kind, hash, _) in &units {
         h.update(format!("\0{kind:?}\0").as_bytes());
         h.update(hash);
+    }
+
+    // Compile-time inputs: the profile always (it changes what arithmetic does), then what
+    // the function and its closure read.
+    h.update(b"\0profile\0");
+    h.update(site.build.profile.as_bytes());
+    let eval = inputs::Eval {
+        build: &site.build,
+        manifest_dir,
+    };
+    let own_inputs = inputs::scan(
+        function.to_token_stream(),
+        file.as_deref().unwrap_or(Path::new("")),
+    );
+    let mut read: Vec<(bool, &Path, &str)> = own_inputs
+        .inputs
+        .iter()
+        .map(|i| (true, manifest_dir.as_path(), i.as_str()))
+        .collect();
+    let mut layout = own_inputs.layout;
+    for &(i, u) in &closure {
+        let unit = &index_refs[i].units[u];
+        for input in &unit.inputs {
+            read.push((i == 0, index_refs[i].manifest_dir.as_path(), input.as_str()));
+        }
+    }
+    read.sort();
+    read.dedup();
+    let mut typename = false;
+    for (own, dir, input) in &read {
+        if *input == "typename" {
+            typename = true;
+            continue;
+        }
+        eval.input(input, *own, dir, &mut h);
+    }
+    if layout || typename {
+        // `file!`, `module_path!` and `type_name` print paths: where the function and what it
+        // reaches are declared counts.
+        layout = true;
+        h.update(b"\0paths\0");
+        if let Some(f) = &file {
+            h.update(f.to_string_lossy().as_bytes());
+        }
+        let mut paths: Vec<&str> = units.iter().map(|u| u.2).collect();
+        paths.sort();
+        for p in paths {
+            h.update(p.as_bytes());
+            h.update(b"\n");
+        }
+    }
+    let _ = layout;
+
+    // Registry and git crates the closure names: their resolved versions.
+    let mut pinned: Vec<&str> = Vec::new();
+    let mut names: HashSet<&str> = refs.all_names().map(String::as_str).collect();
+    for &(i, u) in &closure {
+        names.extend(index_refs[i].units[u].refs.all_names().map(String::as_str));
+    }
+    for name in names {
+        if let Some(lines) = plan.externals.get(name) {
+            pinned.extend(lines.iter().map(String::as_str));
+        }
+    }
+    pinned.sort();
+    pinned.dedup();
+    for line in pinned {
+        h.update(b"\0crate\0");
+        h.update(line.as_bytes());
     }
     if request.locked_deps || plan.locked_deps {
         h.update(b"\0locked\0");
@@ -227,7 +360,9 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
 
     let name = function.sig.ident.to_string();
     let mut items = vec![(
-        root_path.unwrap_or_else(|| format!("{}::{name}", site.crate_name)),
+        root_unit
+            .map(|u| u.path.clone())
+            .unwrap_or_else(|| format!("{}::{name}", site.crate_name)),
         short(blake3::hash(own.as_bytes()).as_bytes()),
     )];
     let mut rest: Vec<(String, String)> = units
@@ -316,41 +451,11 @@ fn short(hash: &[u8; 32]) -> String {
     blake3::Hash::from_bytes(*hash).to_hex()[..12].to_string()
 }
 
-/// The roots of the crate being compiled: the attribute's file, `src/lib.rs`, `src/main.rs`,
-/// and the test, example, bench or bin root named after the crate.
-fn crate_roots(manifest_dir: &Path, site: &Site) -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    if let Some(f) = &site.file {
-        let f = if f.is_absolute() {
-            f.clone()
-        } else {
-            std::env::current_dir()
-                .map(|d| d.join(f))
-                .unwrap_or_else(|_| f.clone())
-        };
-        roots.push(f);
-    }
-    roots.push(manifest_dir.join("src/lib.rs"));
-    roots.push(manifest_dir.join("src/main.rs"));
-    let names = [site.crate_name.clone(), site.crate_name.replace('_', "-")];
-    for dir in ["tests", "examples", "benches", "src/bin"] {
-        for n in &names {
-            roots.push(manifest_dir.join(dir).join(format!("{n}.rs")));
-            roots.push(manifest_dir.join(dir).join(n).join("main.rs"));
-        }
-    }
-    let mut seen = HashSet::new();
-    roots.retain(|r| {
-        r.is_file() && seen.insert(std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
-    });
-    roots
-}
-
 /// Plans and indexes kept for the whole compilation (and longer, in a long-lived process,
 /// as long as no file they were read from changes).
 #[derive(Default)]
 struct Cache {
-    plans: HashMap<(PathBuf, Vec<PathBuf>, String), Arc<cargo::Plan>>,
+    plans: HashMap<(PathBuf, Option<PathBuf>, Option<PathBuf>, String), Arc<cargo::Plan>>,
     indexes: HashMap<CrateSources, Arc<CrateIndex>>,
 }
 
@@ -359,10 +464,11 @@ static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 /// The plan of the crate at `manifest_dir` and the index of every crate in it, from the
 /// cache when still current.
 fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateIndex>>) {
-    let roots = crate_roots(manifest_dir, site);
+    let file = site.file.as_deref().map(absolute);
     let key = (
         manifest_dir.to_path_buf(),
-        roots.clone(),
+        site.target_root.clone(),
+        file.clone(),
         site.crate_name.clone(),
     );
     let cached_plan = {
@@ -372,7 +478,12 @@ fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateInd
     let plan = match cached_plan {
         Some(p) if p.stamps.iter().all(Stamp::is_current) => p,
         _ => {
-            let p = Arc::new(cargo::plan(manifest_dir, roots, &site.crate_name));
+            let p = Arc::new(cargo::plan(
+                manifest_dir,
+                site.target_root.clone(),
+                file.into_iter().collect(),
+                &site.crate_name,
+            ));
             CACHE
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -26,6 +26,9 @@ pub struct Refs {
     pub loose: BTreeSet<String>,
     /// Macros invoked (`name!`).
     pub macros: BTreeSet<String>,
+    /// Traits named as bounds (`T: Display`, `impl Trait`, `dyn Trait`): a generic or
+    /// dynamic call may reach *any* impl of them, whatever the type.
+    pub bounds: BTreeSet<String>,
 }
 
 impl Refs {
@@ -36,6 +39,18 @@ impl Refs {
         self.methods.extend(other.methods);
         self.loose.extend(other.loose);
         self.macros.extend(other.macros);
+        self.bounds.extend(other.bounds);
+    }
+
+    /// Every name of every kind, for lookups that do not care how a name is used.
+    pub fn all_names(&self) -> impl Iterator<Item = &String> {
+        self.names
+            .iter()
+            .chain(self.qualified.iter().flat_map(|(q, n)| [q, n]))
+            .chain(&self.methods)
+            .chain(&self.loose)
+            .chain(&self.macros)
+            .chain(&self.bounds)
     }
 
     /// References of any syntax node.
@@ -207,6 +222,13 @@ impl<'ast> Visit<'ast> for Collector {
             return;
         }
         visit::visit_type_path(self, t);
+    }
+
+    fn visit_trait_bound(&mut self, b: &'ast syn::TraitBound) {
+        if let Some(last) = b.path.segments.last() {
+            self.refs.bounds.insert(unraw(&last.ident.to_string()));
+        }
+        visit::visit_trait_bound(self, b);
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {

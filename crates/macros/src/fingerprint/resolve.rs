@@ -1,30 +1,39 @@
-//! The closure: every unit reachable from the function's references, by name.
+//! The closure: every unit that any name reachable from the function could refer to.
 //!
-//! Rules (each over-approximates: a name that could refer to a unit does):
-//! - a plain name `helper` → free items so named (functions, types, consts, statics, traits,
-//!   macros), and the originals of `use … as helper`;
-//! - `Q::name` → free items `name`, items of `Q` itself (`Shape::Circle` needs `Shape`), and
-//!   associated items `name` of impls of type or trait `Q` and of trait `Q`; when `Q` is not a
-//!   type or trait of the indexed code (`Self`, a generic parameter, an associated type) →
-//!   associated items `name` of every impl and trait;
-//! - `x.name()` and `<T>::name` → associated items `name` of every impl and trait;
-//! - an identifier inside a macro invocation or attribute → anything so named;
-//! - `name!` → `macro_rules! name`, and a reached `macro_rules!` brings its item-position
-//!   invocations (`impl_hash!(u8, u16)`): what they generate is code too;
-//! - a reached struct, enum, union or type alias brings every trait impl of it: operators,
-//!   `Display`, `Drop`, `Deref`, `Iterator` are called without naming the method.
+//! There is no type inference here, so resolution is by name and every rule errs towards
+//! including: a unit the function cannot reach costs a spurious recompute when it changes,
+//! a unit it can reach and that is left out costs a stale hit. The rules:
+//! - a name (`helper`, `Point`, `imp`, a variant `Red`) → every unit defining it: items,
+//!   `pub use` leaves introducing it, `mod` declarations, enums with such a variant,
+//!   item-position invocations naming it in their arguments; and every trait impl filed
+//!   under it (see below), and every alias standing for it (`type M = Money`, `use Money as
+//!   M`), since impls written on the alias act on the type;
+//! - `Q::name` → `Q` and `name` as names, *and* every associated item `name` of every impl
+//!   and trait: `Q` may be a generic parameter, `Self`, an alias or a type that only a
+//!   blanket impl or a trait default gives the method, and a qualified path never narrows;
+//! - `x.name()`, `<T>::name` → every associated item `name`; identifiers inside macro
+//!   invocations and attributes → anything so named;
+//! - trait impls are filed under every name of their header (trait, self type, generic
+//!   arguments, wrapped types): `impl From<Money> for u64`, `impl Add<Money> for u64` and
+//!   `impl Tr for Box<Money>` follow `Money`. Names of std and the prelude (`From`, `u64`)
+//!   file nothing unless the user's code defines them too — but a trait named as a bound
+//!   (`T: Display`, `dyn Display`) brings every impl of it, whatever the type;
+//! - a unit in scope `app::calc` brings the `use` leaves of `app` and `app::calc` (they
+//!   decide what its names mean), the `mod` declarations of `calc` (its `#[path]`, its
+//!   `#[cfg]`), and glob imports of any module its path goes through;
+//! - a reached `macro_rules!` brings its item-position invocations; invocations of macros
+//!   that build names out of pieces (`paste!`) and opaque source are always included.
 
-use super::index::{CrateIndex, Kind};
+use super::index::{is_common, CrateIndex, Kind};
 use super::refs::Refs;
 use std::collections::HashSet;
 
 /// A unit of one of the indexes: (index position, unit position).
 pub type UnitId = (usize, usize);
 
-/// Std and prelude names that are never user types; `Vec::new` must not pull in every
-/// method called `new`. A user impl for one of them (`impl MyTrait for Vec<u8>`) makes it
-/// a known owner again.
-const STD_TYPES: &[&str] = &[
+/// Std and prelude names that file no impls unless the user's code defines them: reaching
+/// `From` or `Vec` must not bring every `impl From<…>` of the crate.
+pub const STD_NAMES: &[&str] = &[
     "Vec",
     "String",
     "Box",
@@ -62,11 +71,14 @@ const STD_TYPES: &[&str] = &[
     "Default",
     "Iterator",
     "IntoIterator",
+    "FromIterator",
+    "Extend",
     "From",
     "Into",
     "TryFrom",
     "TryInto",
     "Clone",
+    "Copy",
     "ToString",
     "ToOwned",
     "AsRef",
@@ -76,6 +88,7 @@ const STD_TYPES: &[&str] = &[
     "PartialOrd",
     "Ord",
     "Hash",
+    "Hasher",
     "Debug",
     "Display",
     "Ordering",
@@ -90,17 +103,45 @@ const STD_TYPES: &[&str] = &[
     "Range",
     "Any",
     "TypeId",
-    "Sender",
-    "Receiver",
-    "Thread",
-    "Condvar",
-    "Barrier",
-    "AtomicBool",
-    "AtomicUsize",
-    "AtomicU64",
-    "AtomicI64",
-    "AtomicU32",
-    "AtomicI32",
+    "Send",
+    "Sync",
+    "Sized",
+    "Unpin",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Deref",
+    "DerefMut",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Rem",
+    "Neg",
+    "Not",
+    "BitAnd",
+    "BitOr",
+    "BitXor",
+    "Shl",
+    "Shr",
+    "AddAssign",
+    "SubAssign",
+    "MulAssign",
+    "DivAssign",
+    "Index",
+    "IndexMut",
+    "Sum",
+    "Product",
+    "FromStr",
+    "Borrow",
+    "fmt",
+    "ops",
+    "convert",
+    "iter",
+    "collections",
+    "Serialize",
+    "Deserialize",
 ];
 
 /// The indexes of the crates that count as user code, the current crate first.
@@ -108,129 +149,168 @@ pub struct Resolver<'a> {
     pub indexes: &'a [&'a CrateIndex],
 }
 
+/// The walk: units found so far and the names already looked up.
+struct Walk<'a> {
+    indexes: &'a [&'a CrateIndex],
+    seen: HashSet<UnitId>,
+    out: Vec<UnitId>,
+    queue: Vec<UnitId>,
+    names: HashSet<String>,
+    assoc: HashSet<String>,
+    bounds: HashSet<String>,
+    scopes: HashSet<String>,
+    components: HashSet<String>,
+}
+
 impl Resolver<'_> {
-    /// Units reachable from `roots`, excluding `skip` (the function itself), in no
-    /// particular order. Opaque units are always included.
-    pub fn closure(&self, roots: &Refs, skip: &HashSet<UnitId>) -> Vec<UnitId> {
-        let mut seen: HashSet<UnitId> = skip.clone();
-        let mut out = Vec::new();
-        let mut queue: Vec<UnitId> = Vec::new();
+    /// Units reachable from `refs` and from the units `roots` (the function itself, found
+    /// in the index: its scope and position count, its own hash does not). Always-units
+    /// are included.
+    pub fn closure(&self, refs: &Refs, roots: &[UnitId], scopes: &[&str]) -> Vec<UnitId> {
+        let mut w = Walk {
+            indexes: self.indexes,
+            seen: roots.iter().copied().collect(),
+            out: Vec::new(),
+            queue: Vec::new(),
+            names: HashSet::new(),
+            assoc: HashSet::new(),
+            bounds: HashSet::new(),
+            scopes: HashSet::new(),
+            components: HashSet::new(),
+        };
         for (i, idx) in self.indexes.iter().enumerate() {
-            for &u in &idx.always {
-                queue.push((i, u));
-            }
-        }
-        self.resolve(roots, &mut queue);
-        while let Some(id) = queue.pop() {
-            if !seen.insert(id) {
-                continue;
-            }
-            out.push(id);
-            let unit = &self.indexes[id.0].units[id.1];
-            self.resolve(&unit.refs, &mut queue);
-            if unit.kind.is_type() {
-                self.each(|idx| idx.trait_impls.get(&unit.name), &mut queue);
-            }
-            if unit.kind == Kind::MacroRules {
-                self.each(|idx| idx.invocations.get(&unit.name), &mut queue);
-            }
-        }
-        out
-    }
-
-    fn each<'s>(
-        &'s self,
-        mut pick: impl FnMut(&'s CrateIndex) -> Option<&'s Vec<usize>>,
-        queue: &mut Vec<UnitId>,
-    ) {
-        for (i, idx) in self.indexes.iter().enumerate() {
-            if let Some(ids) = pick(idx) {
-                queue.extend(ids.iter().map(|&u| (i, u)));
-            }
-        }
-    }
-
-    fn resolve(&self, refs: &Refs, queue: &mut Vec<UnitId>) {
-        for name in &refs.names {
-            self.free(name, queue);
-        }
-        for (q, name) in &refs.qualified {
-            self.free(name, queue);
-            self.assoc_of(q, name, queue);
-            for orig in self.aliases(q) {
-                self.assoc_of(&orig, name, queue);
-            }
-        }
-        for name in &refs.methods {
-            self.assoc(name, queue);
-        }
-        for name in &refs.loose {
-            self.free(name, queue);
-            self.assoc(name, queue);
-        }
-        for name in &refs.macros {
-            self.each(|idx| idx.free.get(name), queue);
-        }
-    }
-
-    fn aliases(&self, name: &str) -> Vec<String> {
-        self.indexes
-            .iter()
-            .filter_map(|idx| idx.aliases.get(name))
-            .flatten()
-            .cloned()
-            .collect()
-    }
-
-    /// Free items named `name`, through `use … as name` renames too.
-    fn free(&self, name: &str, queue: &mut Vec<UnitId>) {
-        self.each(|idx| idx.free.get(name), queue);
-        for orig in self.aliases(name) {
-            self.each(|idx| idx.free.get(&orig), queue);
-        }
-    }
-
-    /// Associated items named `name` of every impl and trait.
-    fn assoc(&self, name: &str, queue: &mut Vec<UnitId>) {
-        self.each(|idx| idx.assoc.get(name), queue);
-    }
-
-    /// Associated items named `name` reached through the qualifier `q`.
-    fn assoc_of(&self, q: &str, name: &str, queue: &mut Vec<UnitId>) {
-        let known = self.indexes.iter().any(|idx| idx.by_owner.contains_key(q));
-        if known {
-            for (i, idx) in self.indexes.iter().enumerate() {
-                if let Some(ids) = idx.by_owner.get(q) {
-                    queue.extend(
-                        ids.iter()
-                            .filter(|&&u| idx.units[u].name == name)
-                            .map(|&u| (i, u)),
-                    );
+            w.queue.extend(idx.always.iter().map(|&u| (i, u)));
+            for unit in &idx.units {
+                if unit.kind == Kind::MacroRules && unit.inputs.iter().any(|x| x == "pastes") {
+                    if let Some(ids) = idx.invocations.get(&unit.name) {
+                        w.queue.extend(ids.iter().map(|&u| (i, u)));
+                    }
                 }
             }
         }
-        let is_type_like = q.chars().next().is_some_and(char::is_uppercase);
-        let is_user_type = self.indexes.iter().any(|idx| {
-            idx.free.get(q).is_some_and(|ids| {
-                ids.iter().any(|&u| {
-                    matches!(
-                        idx.units[u].kind,
-                        Kind::Struct | Kind::Enum | Kind::Union | Kind::Trait
-                    )
-                })
-            })
-        });
-        // `Self::f`, `T::f`, `Alias::f`, `T::Assoc::f`: the type is not known by this name.
-        if is_type_like && !known && !is_user_type && !STD_TYPES.contains(&q) {
-            self.assoc(name, queue);
+        w.refs(refs);
+        for &id in roots {
+            w.expand(id);
         }
-        let is_alias = self.indexes.iter().any(|idx| {
-            idx.free
-                .get(q)
-                .is_some_and(|ids| ids.iter().any(|&u| idx.units[u].kind == Kind::TypeAlias))
-        });
-        if is_alias {
-            self.assoc(name, queue);
+        for scope in scopes {
+            w.scope(scope);
+        }
+        while let Some(id) = w.queue.pop() {
+            if w.seen.insert(id) {
+                w.out.push(id);
+                w.expand(id);
+            }
+        }
+        w.out
+    }
+}
+
+impl<'a> Walk<'a> {
+    fn user_defined(&self, name: &str) -> bool {
+        self.indexes.iter().any(|idx| idx.free.contains_key(name))
+    }
+
+    fn each(&mut self, pick: impl Fn(&'a CrateIndex) -> Option<&'a Vec<usize>>) {
+        let indexes = self.indexes;
+        for (i, idx) in indexes.iter().enumerate() {
+            if let Some(ids) = pick(idx) {
+                self.queue.extend(ids.iter().map(|&u| (i, u)));
+            }
+        }
+    }
+
+    /// What including unit `id` brings along.
+    fn expand(&mut self, id: UnitId) {
+        let indexes = self.indexes;
+        let unit = &indexes[id.0].units[id.1];
+        self.refs(&unit.refs);
+        // Impls written on this type, trait or alias.
+        for n in std::iter::once(&unit.name).chain(if unit.kind.is_use() {
+            [].iter()
+        } else {
+            unit.extra_names.iter()
+        }) {
+            self.filed(n, true);
+        }
+        self.scope(&unit.scope);
+        for c in unit.path.split("::") {
+            self.component(c);
+        }
+        if unit.kind == Kind::MacroRules {
+            let name = unit.name.as_str();
+            self.each(|idx| idx.invocations.get(name));
+        }
+    }
+
+    fn refs(&mut self, refs: &Refs) {
+        for n in refs.names.iter().chain(&refs.loose).chain(&refs.macros) {
+            self.name(n);
+        }
+        for (q, n) in &refs.qualified {
+            self.name(q);
+            self.name(n);
+            self.assoc(n);
+        }
+        for n in refs.methods.iter().chain(&refs.loose) {
+            self.assoc(n);
+        }
+        for b in &refs.bounds {
+            self.name(b);
+            if self.bounds.insert(b.clone()) {
+                self.each(|idx| idx.filed.get(b.as_str()));
+            }
+        }
+    }
+
+    fn name(&mut self, n: &str) {
+        if !self.names.insert(n.to_string()) {
+            return;
+        }
+        self.each(|idx| idx.free.get(n));
+        self.each(|idx| idx.reverse.get(n));
+        self.filed(n, false);
+    }
+
+    /// Trait impls filed under `n` (only once per name).
+    fn filed(&mut self, n: &str, defined_here: bool) {
+        if n.is_empty() || (is_common(n) && !defined_here && !self.user_defined(n)) {
+            return;
+        }
+        if self.names.insert(format!("\0filed {n}")) {
+            self.each(|idx| idx.filed.get(n));
+        }
+    }
+
+    fn assoc(&mut self, n: &str) {
+        if self.assoc.insert(n.to_string()) {
+            self.each(|idx| idx.assoc.get(n));
+        }
+    }
+
+    /// The `use` leaves of `scope` and of every scope around it, and the `mod`
+    /// declarations of the modules it goes through.
+    fn scope(&mut self, scope: &str) {
+        let mut prefix = String::new();
+        for (k, seg) in scope.split("::").enumerate() {
+            if k > 0 {
+                prefix.push_str("::");
+            }
+            prefix.push_str(seg);
+            if self.scopes.insert(prefix.clone()) {
+                let p = prefix.clone();
+                self.each(|idx| idx.scoped.get(&p));
+                if k > 0 {
+                    let s = seg.to_string();
+                    self.each(|idx| idx.mods.get(&s));
+                }
+            }
+        }
+    }
+
+    /// Glob imports of a module a unit's path goes through (`use imp::*`, `use Color::*`).
+    fn component(&mut self, c: &str) {
+        if !c.is_empty() && self.components.insert(c.to_string()) {
+            self.each(|idx| idx.globs.get(c));
         }
     }
 }

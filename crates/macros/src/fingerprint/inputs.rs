@@ -1,0 +1,319 @@
+//! Compile-time inputs that are not Rust items: files read by `include*!`, variables read by
+//! `env!`/`option_env!`, the cfg set (`#[cfg]`, `cfg!`), the build profile, the build script,
+//! and source layout where code observes it (`line!`, `column!`, `file!`, `module_path!`,
+//! `stringify!`, `type_name`).
+//!
+//! At index time [`scan`] records what a unit reads as plain strings (the per-file index is
+//! cached by the file's content, so values are never baked in); at identity time [`Eval`]
+//! reads their current values. A proc macro runs inside rustc, so `std::env::args()` is
+//! rustc's command line and `std::env::var` sees rustc's environment (`CARGO_PKG_*`, a build
+//! script's `cargo:rustc-env`, `OUT_DIR`).
+
+use proc_macro2::{TokenStream, TokenTree};
+use std::path::{Path, PathBuf};
+
+/// What a unit reads at compile time, beside its own tokens.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// `file:ABS`, `outdir:REL`, `env:NAME`, `cfg`, `typename`, `build`: see [`Eval::input`].
+    pub inputs: Vec<String>,
+    /// The unit's behaviour depends on its source position, spacing or path.
+    pub layout: bool,
+}
+
+impl Scan {
+    fn add(&mut self, input: String) {
+        if !self.inputs.contains(&input) {
+            self.inputs.push(input);
+        }
+    }
+}
+
+/// The compile-time inputs of `tokens`, a unit of the file at `file`.
+pub fn scan(tokens: TokenStream, file: &Path) -> Scan {
+    let mut out = Scan::default();
+    walk(tokens, file.parent().unwrap_or(Path::new(".")), &mut out);
+    out
+}
+
+fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tt) in trees.iter().enumerate() {
+        match tt {
+            TokenTree::Group(g) => walk(g.stream(), dir, out),
+            TokenTree::Ident(id) => {
+                let name = id.to_string();
+                let bang =
+                    matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                let args = match trees.get(i + 2) {
+                    Some(TokenTree::Group(g)) if bang => Some(g.stream()),
+                    _ => None,
+                };
+                match (name.as_str(), args) {
+                    ("include_str" | "include_bytes" | "include", Some(args)) => {
+                        out.add(include_input(args, dir));
+                    }
+                    ("env" | "option_env", Some(args)) => match first_str(args) {
+                        Some(var) => out.add(format!("env:{var}")),
+                        None => out.add("build".into()),
+                    },
+                    ("line" | "column" | "file" | "module_path" | "stringify", Some(_)) => {
+                        out.layout = true;
+                    }
+                    ("cfg" | "cfg_attr", _) => out.add("cfg".into()),
+                    ("type_name" | "type_name_of_val", _) => {
+                        out.layout = true;
+                        out.add("typename".into());
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The file an `include*!` reads: a literal path relative to the including file, or a
+/// literal joined to `OUT_DIR`; anything else stands for the build script that made it.
+fn include_input(args: TokenStream, dir: &Path) -> String {
+    let text = args.to_string();
+    if text.contains("OUT_DIR") {
+        let mut strs = Vec::new();
+        all_strs(args, &mut strs);
+        strs.retain(|s| s != "OUT_DIR");
+        return format!("outdir:{}", strs.concat());
+    }
+    match first_str(args) {
+        Some(rel) if !text.contains("env") && !text.contains("concat") => {
+            format!("file:{}", dir.join(rel).display())
+        }
+        _ => "build".into(),
+    }
+}
+
+/// The first string literal at any depth of `tokens` (`"x"` of `concat!(env!("A"), "x")` is
+/// not first: `"A"` is), as its value.
+fn first_str(tokens: TokenStream) -> Option<String> {
+    for tt in tokens {
+        match tt {
+            TokenTree::Literal(l) => {
+                if let Ok(syn::Lit::Str(s)) = syn::parse_str::<syn::Lit>(&l.to_string()) {
+                    return Some(s.value());
+                }
+            }
+            TokenTree::Group(g) => {
+                if let Some(s) = first_str(g.stream()) {
+                    return Some(s);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn all_strs(tokens: TokenStream, out: &mut Vec<String>) {
+    for tt in tokens {
+        match tt {
+            TokenTree::Literal(l) => {
+                if let Ok(syn::Lit::Str(s)) = syn::parse_str::<syn::Lit>(&l.to_string()) {
+                    out.push(s.value());
+                }
+            }
+            TokenTree::Group(g) => all_strs(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// The source text of lines `start..=end` (1-based) with the first line's column: what
+/// `line!`, `column!` and `stringify!` can observe.
+pub fn layout_text(text: &str, start: (usize, usize), end: usize) -> String {
+    let mut out = format!("@{}:{}\n", start.0, start.1);
+    for line in text
+        .lines()
+        .skip(start.0.saturating_sub(1))
+        .take(end.saturating_sub(start.0) + 1)
+    {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The build as rustc was asked for it.
+#[derive(Debug, Default, Clone)]
+pub struct Build {
+    /// `--cfg` values (features, `rustc-cfg` of a build script), `--test`, `--target`: sorted.
+    pub cfg: Vec<String>,
+    /// Effective `debug_assertions` and `overflow_checks`: they change what arithmetic and
+    /// `debug_assert!` do in every function.
+    pub profile: String,
+}
+
+impl Build {
+    /// From rustc's command line.
+    pub fn from_args() -> Build {
+        Build::parse(std::env::args().skip(1))
+    }
+
+    /// From a rustc command line without the program name.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Build {
+        let mut cfg = Vec::new();
+        let (mut opt_level, mut debug_assertions, mut overflow_checks) =
+            (String::from("0"), None::<bool>, None::<bool>);
+        let mut args = args.into_iter();
+        let flag = |v: &str| matches!(v, "" | "y" | "yes" | "on" | "true");
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| -> Option<String> {
+                if arg == name {
+                    args.next()
+                } else {
+                    arg.strip_prefix(name)
+                        .and_then(|r| r.strip_prefix('='))
+                        .map(String::from)
+                }
+            };
+            if let Some(v) = value("--cfg") {
+                cfg.push(format!("cfg {v}"));
+            } else if let Some(v) = value("--target") {
+                cfg.push(format!("target {v}"));
+            } else if arg == "--test" {
+                cfg.push("test".into());
+            } else if let Some(v) = value("-C").or_else(|| arg.strip_prefix("-C").map(String::from))
+            {
+                let (k, v) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                match k {
+                    "opt-level" => opt_level = v.to_string(),
+                    "debug-assertions" => debug_assertions = Some(flag(v)),
+                    "overflow-checks" => overflow_checks = Some(flag(v)),
+                    "target-feature" | "target-cpu" => cfg.push(format!("-C {k}={v}")),
+                    _ => {}
+                }
+            }
+        }
+        cfg.sort();
+        cfg.dedup();
+        let debug_assertions = debug_assertions.unwrap_or(opt_level == "0");
+        let overflow_checks = overflow_checks.unwrap_or(debug_assertions);
+        Build {
+            cfg,
+            profile: format!(
+                "debug_assertions={debug_assertions} overflow_checks={overflow_checks}"
+            ),
+        }
+    }
+}
+
+/// Reads the current values of inputs at identity time.
+pub struct Eval<'a> {
+    pub build: &'a Build,
+    /// The manifest directory of the crate being compiled.
+    pub manifest_dir: &'a Path,
+}
+
+impl Eval<'_> {
+    /// The current value of `input` of a unit of the crate being compiled (`own`) or of a
+    /// dependency at `dep_dir`, written to `h`.
+    pub fn input(&self, input: &str, own: bool, dep_dir: &Path, h: &mut blake3::Hasher) {
+        h.update(b"\0input\0");
+        h.update(input.as_bytes());
+        h.update(b"\0");
+        if let Some(path) = input.strip_prefix("file:") {
+            file(Path::new(path), h);
+        } else if let Some(rel) = input.strip_prefix("outdir:") {
+            match std::env::var_os("OUT_DIR").filter(|_| own) {
+                Some(dir) => file(&PathBuf::from(dir).join(rel.trim_start_matches('/')), h),
+                None => self.crate_files(dep_dir, h),
+            }
+        } else if let Some(var) = input.strip_prefix("env:") {
+            // A dependency's env! saw the dependency's own environment: its manifest and
+            // build script decide it, so they stand in beside this build's value.
+            match std::env::var_os(var) {
+                Some(v) => h.update(v.as_encoded_bytes()),
+                None => h.update(b"\xffunset"),
+            };
+            if !own {
+                self.crate_files(dep_dir, h);
+            }
+        } else if input == "cfg" {
+            if own {
+                for c in &self.build.cfg {
+                    h.update(c.as_bytes());
+                    h.update(b"\n");
+                }
+            } else {
+                // A dependency's features are decided by the manifests that depend on it.
+                self.crate_files(dep_dir, h);
+                self.crate_files(self.manifest_dir, h);
+            }
+        } else if input == "build" {
+            self.crate_files(if own { self.manifest_dir } else { dep_dir }, h);
+        }
+    }
+
+    /// The manifest and build script of the crate at `dir`.
+    fn crate_files(&self, dir: &Path, h: &mut blake3::Hasher) {
+        for name in ["Cargo.toml", "build.rs"] {
+            h.update(name.as_bytes());
+            file(&dir.join(name), h);
+        }
+    }
+}
+
+fn file(path: &Path, h: &mut blake3::Hasher) {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            h.update(&(bytes.len() as u64).to_le_bytes());
+            h.update(&bytes);
+        }
+        Err(_) => {
+            h.update(b"\xffmissing");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_str(src: &str) -> Scan {
+        scan(src.parse().unwrap(), Path::new("/p/src/lib.rs"))
+    }
+
+    #[test]
+    fn finds_includes_env_cfg_and_layout() {
+        let s = scan_str(
+            r#"fn f() { include_str!("../data.txt"); env!("A"); option_env!("B"); cfg!(feature = "x"); }"#,
+        );
+        assert!(s.inputs.contains(&"file:/p/src/../data.txt".to_string()));
+        assert!(s.inputs.contains(&"env:A".to_string()));
+        assert!(s.inputs.contains(&"env:B".to_string()));
+        assert!(s.inputs.contains(&"cfg".to_string()));
+        assert!(!s.layout);
+        assert!(scan_str("fn f() -> u32 { line!() }").layout);
+        assert!(scan_str("fn f() -> &'static str { std::any::type_name::<u8>() }").layout);
+        let s = scan_str(r#"include!(concat!(env!("OUT_DIR"), "/gen.rs"));"#);
+        assert!(s.inputs.contains(&"outdir:/gen.rs".to_string()), "{s:?}");
+        assert_eq!(scan_str("#[cfg(test)] fn f() {}").inputs, ["cfg"]);
+    }
+
+    #[test]
+    fn build_flags_from_rustc_args() {
+        let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let dev = Build::parse(args("--crate-name a --cfg feature=\"x\" -C opt-level=0"));
+        let release = Build::parse(args("--crate-name a --cfg feature=\"x\" -C opt-level=3"));
+        let release_checked = Build::parse(args(
+            "-C opt-level=3 -C overflow-checks=on --cfg feature=\"x\"",
+        ));
+        assert_ne!(dev.profile, release.profile);
+        assert_ne!(release.profile, release_checked.profile);
+        assert_eq!(dev.cfg, release.cfg);
+        let other = Build::parse(args("--cfg feature=\"y\" -C opt-level=0"));
+        assert_ne!(dev.cfg, other.cfg);
+        assert_eq!(
+            Build::parse(args("-Copt-level=1")).profile,
+            Build::parse(args("-C opt-level=3")).profile
+        );
+    }
+}
