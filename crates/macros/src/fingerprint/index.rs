@@ -2,8 +2,9 @@
 //! with the names it defines and the names it refers to.
 //!
 //! Sources are found from the crate's roots by following `mod` declarations (`#[path]`
-//! included) and item-position `include!`s; for a library every `.rs` file under `src/` is
-//! added as well: an unused file costs a little time, a missed one could cost a stale hit. A
+//! included) and item-position `include!`s. Files nothing declares are not compiled and do
+//! not count — unless a macro could declare a module (`mod` in an item macro's arguments,
+//! a file that does not parse): then every `.rs` file under `src/` is indexed too. A
 //! file that does not parse becomes one opaque unit hashed byte for byte and included in
 //! every closure, so it can only over-invalidate.
 //!
@@ -52,10 +53,9 @@ pub enum Kind {
     /// every closure.
     Opaque,
     /// A private `use` leaf (or `extern crate`): part of the closure of everything in its
-    /// scope, since it decides what their names mean.
+    /// scope, since it decides what their names mean, and found by the name it introduces.
     Use,
-    /// A `use` leaf visible outside its module (`pub use`, `pub(crate) use`): also found by
-    /// the name it introduces, from anywhere.
+    /// A `use` leaf visible outside its module (`pub use`, `pub(crate) use`).
     PubUse,
     /// A `mod` declaration: its name, `#[path]` and `#[cfg]` decide which items exist.
     Mod,
@@ -119,7 +119,6 @@ impl Kind {
                 | Kind::AssocConst
                 | Kind::AssocType
                 | Kind::Opaque
-                | Kind::Use
         )
     }
 
@@ -247,9 +246,15 @@ impl CrateIndex {
         };
         for root in &sources.roots {
             b.enqueue(root.clone(), Vec::new());
+            b.drain();
         }
-        b.drain();
-        for dir in &sources.dirs {
+        // Files no `mod` declares are not compiled — unless a macro may declare modules
+        // (`mod` among an item macro's arguments, a file that does not parse): then every
+        // file of the directories counts.
+        let may_declare = b.index.units.iter().any(|u| {
+            u.kind == Kind::Opaque || (u.kind == Kind::ItemMacro && u.refs.loose.contains("mod"))
+        });
+        for dir in sources.dirs.iter().filter(|_| may_declare) {
             let mut files = Vec::new();
             let mut dirs = Vec::new();
             rs_files(dir, &mut files, &mut dirs, 0);
@@ -285,7 +290,7 @@ impl CrateIndex {
                 if unit.name.is_empty() {
                     add(&mut self.globs, other);
                 } else {
-                    if unit.kind == Kind::PubUse && unit.name != "_" {
+                    if unit.name != "_" {
                         add(&mut self.free, &unit.name);
                     }
                     if other != unit.name {

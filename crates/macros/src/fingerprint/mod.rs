@@ -310,6 +310,15 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         }
         eval.input(input, *own, dir, &mut h);
     }
+    if layout {
+        // `line!`, `column!`, `stringify!`: the function's own position and source text
+        // (its unit's hash holds them), and the attribute's line.
+        if let Some(u) = root_unit {
+            h.update(b"\0own layout\0");
+            h.update(&u.hash);
+        }
+        h.update(format!("\0line {:?}\0", site.line).as_bytes());
+    }
     if layout || typename {
         // `file!`, `module_path!` and `type_name` print paths: where the function and what it
         // reaches are declared counts.

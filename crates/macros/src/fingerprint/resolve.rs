@@ -4,7 +4,7 @@
 //! including: a unit the function cannot reach costs a spurious recompute when it changes,
 //! a unit it can reach and that is left out costs a stale hit. The rules:
 //! - a name (`helper`, `Point`, `imp`, a variant `Red`) → every unit defining it: items,
-//!   `pub use` leaves introducing it, `mod` declarations, enums with such a variant,
+//!   `use` leaves introducing it (renames followed to the original), `mod` declarations, enums with such a variant,
 //!   item-position invocations naming it in their arguments; and every trait impl filed
 //!   under it (see below), and every alias standing for it (`type M = Money`, `use Money as
 //!   M`), since impls written on the alias act on the type;
@@ -19,7 +19,8 @@
 //!   file nothing unless the user's code defines them too — but a trait named as a bound
 //!   (`T: Display`, `dyn Display`) brings every impl of it, whatever the type;
 //! - a unit in scope `app::calc` brings the `use` leaves of `app` and `app::calc` (they
-//!   decide what its names mean), the `mod` declarations of `calc` (its `#[path]`, its
+//!   decide what its names mean; hashed, but what they import is followed only when a name
+//!   reaches the leaf), the `mod` declarations of `calc` (its `#[path]`, its
 //!   `#[cfg]`), and glob imports of any module its path goes through;
 //! - a reached `macro_rules!` brings its item-position invocations; invocations of macros
 //!   that build names out of pieces (`paste!`) and opaque source are always included.
@@ -153,8 +154,10 @@ pub struct Resolver<'a> {
 struct Walk<'a> {
     indexes: &'a [&'a CrateIndex],
     seen: HashSet<UnitId>,
+    expanded: HashSet<UnitId>,
     out: Vec<UnitId>,
-    queue: Vec<UnitId>,
+    /// Units to include, and whether to follow what they name.
+    queue: Vec<(UnitId, bool)>,
     names: HashSet<String>,
     assoc: HashSet<String>,
     bounds: HashSet<String>,
@@ -170,6 +173,7 @@ impl Resolver<'_> {
         let mut w = Walk {
             indexes: self.indexes,
             seen: roots.iter().copied().collect(),
+            expanded: roots.iter().copied().collect(),
             out: Vec::new(),
             queue: Vec::new(),
             names: HashSet::new(),
@@ -179,11 +183,11 @@ impl Resolver<'_> {
             components: HashSet::new(),
         };
         for (i, idx) in self.indexes.iter().enumerate() {
-            w.queue.extend(idx.always.iter().map(|&u| (i, u)));
+            w.queue.extend(idx.always.iter().map(|&u| ((i, u), true)));
             for unit in &idx.units {
                 if unit.kind == Kind::MacroRules && unit.inputs.iter().any(|x| x == "pastes") {
                     if let Some(ids) = idx.invocations.get(&unit.name) {
-                        w.queue.extend(ids.iter().map(|&u| (i, u)));
+                        w.queue.extend(ids.iter().map(|&u| ((i, u), true)));
                     }
                 }
             }
@@ -195,9 +199,11 @@ impl Resolver<'_> {
         for scope in scopes {
             w.scope(scope);
         }
-        while let Some(id) = w.queue.pop() {
+        while let Some((id, follow)) = w.queue.pop() {
             if w.seen.insert(id) {
                 w.out.push(id);
+            }
+            if follow && w.expanded.insert(id) {
                 w.expand(id);
             }
         }
@@ -214,7 +220,7 @@ impl<'a> Walk<'a> {
         let indexes = self.indexes;
         for (i, idx) in indexes.iter().enumerate() {
             if let Some(ids) = pick(idx) {
-                self.queue.extend(ids.iter().map(|&u| (i, u)));
+                self.queue.extend(ids.iter().map(|&u| ((i, u), true)));
             }
         }
     }
@@ -297,8 +303,13 @@ impl<'a> Walk<'a> {
             }
             prefix.push_str(seg);
             if self.scopes.insert(prefix.clone()) {
-                let p = prefix.clone();
-                self.each(|idx| idx.scoped.get(&p));
+                // Hashed, not followed: a `use` in scope decides what a name means, but
+                // what it imports counts only when a name reaches it.
+                for (i, idx) in self.indexes.iter().enumerate() {
+                    for &u in idx.scoped.get(&prefix).into_iter().flatten() {
+                        self.queue.push(((i, u), false));
+                    }
+                }
                 if k > 0 {
                     let s = seg.to_string();
                     self.each(|idx| idx.mods.get(&s));

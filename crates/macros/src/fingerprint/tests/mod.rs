@@ -471,15 +471,21 @@ fn unparsable_files_count_as_opaque_text_and_mod_paths_are_followed() {
         "{:?}",
         broken.items
     );
-    // A file added beside the others is seen even though no indexed file changed.
+    // A file no `mod` declares is not compiled: it does not count until declared.
     s.write("app/src/main.rs", main);
     s.remove("app/src/broken.rs");
     assert_eq!(s.fp("app", "src/main.rs", "f").identity, before.identity);
     s.write("app/src/new_helpers.rs", "pub fn g() -> u64 { 2 }\n");
+    assert_eq!(
+        s.fp("app", "src/main.rs", "f").identity,
+        before.identity,
+        "an undeclared file"
+    );
+    s.write("app/src/main.rs", &format!("mod new_helpers;\n{main}"));
     assert_ne!(
         s.fp("app", "src/main.rs", "f").identity,
         before.identity,
-        "a new file is indexed"
+        "the same file, declared"
     );
 }
 
@@ -527,3 +533,5 @@ fn main() {}
         assert!(p.contains(&expected), "{expected} missing from {p:#?}");
     }
 }
+
+mod adversarial;
