@@ -19,8 +19,8 @@
 //!   file nothing unless the user's code defines them too — but a trait named as a bound
 //!   (`T: Display`, `dyn Display`) brings every impl of it, whatever the type;
 //! - a unit in scope `app::calc` brings the `use` leaves of `app` and `app::calc` (they
-//!   decide what its names mean; hashed, but what they import is followed only when a name
-//!   reaches the leaf), the `mod` declarations of `calc` (its `#[path]`, its
+//!   decide what its names mean: globs, `use T as _` and possible traits are hashed, other
+//!   leaves count when their name is reached), the `mod` declarations of `calc` (its `#[path]`, its
 //!   `#[cfg]`), and glob imports of any module its path goes through;
 //! - a reached `macro_rules!` brings its item-position invocations; invocations of macros
 //!   that build names out of pieces (`paste!`) and opaque source are always included.
@@ -216,6 +216,20 @@ impl<'a> Walk<'a> {
         self.indexes.iter().any(|idx| idx.free.contains_key(name))
     }
 
+    /// Whether `name` is a struct, enum, union or alias of the user's code (not a trait).
+    fn is_user_type(&self, name: &str) -> bool {
+        self.indexes.iter().any(|idx| {
+            idx.free.get(name).is_some_and(|ids| {
+                ids.iter().any(|&u| {
+                    matches!(
+                        idx.units[u].kind,
+                        Kind::Struct | Kind::Enum | Kind::Union | Kind::TypeAlias
+                    )
+                })
+            })
+        })
+    }
+
     fn each(&mut self, pick: impl Fn(&'a CrateIndex) -> Option<&'a Vec<usize>>) {
         let indexes = self.indexes;
         for (i, idx) in indexes.iter().enumerate() {
@@ -303,11 +317,20 @@ impl<'a> Walk<'a> {
             }
             prefix.push_str(seg);
             if self.scopes.insert(prefix.clone()) {
-                // Hashed, not followed: a `use` in scope decides what a name means, but
-                // what it imports counts only when a name reaches it.
-                for (i, idx) in self.indexes.iter().enumerate() {
+                // A leaf whose name the code uses is found by that name. The others in
+                // scope can still change what the code means without being named — globs,
+                // `use Trait as _`, and anything that may be a trait (method calls) — so
+                // they are hashed, and followed only when a name reaches them.
+                let indexes = self.indexes;
+                for (i, idx) in indexes.iter().enumerate() {
                     for &u in idx.scoped.get(&prefix).into_iter().flatten() {
-                        self.queue.push(((i, u), false));
+                        let name = idx.units[u].name.as_str();
+                        let unnamed = name.is_empty() || name == "_";
+                        let may_be_trait =
+                            name.starts_with(char::is_uppercase) && !self.is_user_type(name);
+                        if unnamed || may_be_trait {
+                            self.queue.push(((i, u), false));
+                        }
                     }
                 }
                 if k > 0 {

@@ -895,6 +895,7 @@ fn harmless_edits_do_not_count() {
             edit("cfg(test) module", "src/main.rs", "assert_eq!(super::other(), 1);", "assert_eq!(super::other(), 1); assert!(true);", &[], &["target"]),
             edit("new undeclared file", "src/new_file.rs", "", "pub fn scale(x: u64) -> u64 { x }\n", &[], &["target"]),
             edit("callee's non-identity options", "src/main.rs", "verbosity = 0, storage = \"memory\"", "verbosity = 2", &[], &["target"]),
+            edit("an import the function does not use", "src/main.rs", "use util::{scale, LIMIT};", "use util::{scale, spare, LIMIT};", &[], &["target"]),
             edit("the callee's body", "src/main.rs", "fn callee() -> u64 { 1 }", "fn callee() -> u64 { 2 }", &["target"], &[]),
             edit("the helper", "src/util.rs", "x * 2", "x * 3", &["target"], &[]),
         ],
