@@ -151,11 +151,80 @@ macro_rules! visit_node {
     };
 }
 
+/// A function's references without its parameters' names: a parameter shadows any item of
+/// that name in the whole body (`fn fmt(&self, f: …) { write!(f, …) }` does not use a
+/// function `f`). Nested items are units of their own.
+fn visit_fn(c: &mut Collector, sig: &syn::Signature, visit: impl FnOnce(&mut Collector)) {
+    let mut inner = Collector::default();
+    visit(&mut inner);
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(t) = input {
+            pattern_bindings(&t.pat, &mut params);
+        }
+    }
+    for p in &params {
+        inner.refs.names.remove(p);
+        inner.refs.loose.remove(p);
+    }
+    c.refs.extend(inner.refs);
+}
+
+/// Identifiers a pattern binds (`x`, `(a, b)`, `Point { x, y: py }`, `ref mut z`).
+fn pattern_bindings(p: &syn::Pat, out: &mut Vec<String>) {
+    use syn::Pat;
+    match p {
+        Pat::Ident(i) => {
+            out.push(unraw(&i.ident.to_string()));
+            if let Some((_, sub)) = &i.subpat {
+                pattern_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|e| pattern_bindings(e, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|e| pattern_bindings(e, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_bindings(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|e| pattern_bindings(e, out)),
+        Pat::Reference(r) => pattern_bindings(&r.pat, out),
+        Pat::Paren(p) => pattern_bindings(&p.pat, out),
+        Pat::Type(t) => pattern_bindings(&t.pat, out),
+        _ => {}
+    }
+}
+
+impl VisitNode for syn::Item {
+    fn visit_with(&self, c: &mut Collector) {
+        match self {
+            syn::Item::Fn(f) => visit_fn(c, &f.sig, |c| c.visit_item(self)),
+            _ => c.visit_item(self),
+        }
+    }
+}
+
+impl VisitNode for syn::ItemFn {
+    fn visit_with(&self, c: &mut Collector) {
+        visit_fn(c, &self.sig, |c| c.visit_item_fn(self))
+    }
+}
+
+impl VisitNode for syn::ImplItem {
+    fn visit_with(&self, c: &mut Collector) {
+        match self {
+            syn::ImplItem::Fn(f) => visit_fn(c, &f.sig, |c| c.visit_impl_item(self)),
+            _ => c.visit_impl_item(self),
+        }
+    }
+}
+
+impl VisitNode for syn::TraitItem {
+    fn visit_with(&self, c: &mut Collector) {
+        match self {
+            syn::TraitItem::Fn(f) => visit_fn(c, &f.sig, |c| c.visit_trait_item(self)),
+            _ => c.visit_trait_item(self),
+        }
+    }
+}
+
 visit_node! {
-    syn::Item => visit_item,
-    syn::ItemFn => visit_item_fn,
-    syn::ImplItem => visit_impl_item,
-    syn::TraitItem => visit_trait_item,
     syn::Signature => visit_signature,
     syn::Generics => visit_generics,
     syn::Type => visit_type,
@@ -320,6 +389,23 @@ mod tests {
             );
         }
         assert!(!r.loose.contains("ignored_doc_name"));
+    }
+
+    #[test]
+    fn parameters_shadow_items_of_their_name() {
+        let f: syn::ItemFn = syn::parse_quote! {
+            fn fmt(&self, f: &mut Formatter, (a, Point { x, .. }): (u8, Point)) -> Result {
+                write!(f, "{}", a + x + helper())
+            }
+        };
+        let r = Refs::of(&f);
+        for n in ["f", "a", "x"] {
+            assert!(!r.names.contains(n) && !r.loose.contains(n), "{n}: {r:?}");
+        }
+        assert!(
+            r.loose.contains("helper") && r.names.contains("Point"),
+            "{r:?}"
+        );
     }
 
     #[test]
