@@ -233,7 +233,11 @@ impl Eval<'_> {
                 Some(v) => h.update(v.as_encoded_bytes()),
                 None => h.update(b"\xffunset"),
             };
-            if !own {
+            if own {
+                // A build script may set it (`cargo:rustc-env`) from anything it reads.
+                h.update(b"build.rs");
+                file(&self.manifest_dir.join("build.rs"), h);
+            } else {
                 self.crate_files(dep_dir, h);
             }
         } else if input == "cfg" {
