@@ -945,3 +945,19 @@ fn registry_crates_the_closure_names_are_pinned() {
     assert_ne!(u, identity(&s, "uses", &build, None), "serde_json upgraded");
     assert_eq!(p, identity(&s, "plain", &build, None), "not used by plain");
 }
+
+#[test]
+fn an_example_is_its_own_crate_and_the_library_a_dependency() {
+    check_with(
+        &[
+            ("src/lib.rs", "pub fn parse_numbers(s: &str) -> Vec<u64> { s.split(',').filter_map(|x| x.parse().ok()).collect() }\npub fn other_lib() -> u64 { 1 }\n"),
+            ("examples/quick.rs", "#[checkpoint]\nfn slow_square(x: u64) -> u64 { x * x }\n#[checkpoint]\nfn parse(s: &str) -> Vec<u64> { app::parse_numbers(s) }\nfn main() {}\n"),
+        ],
+        &[
+            edit("the example's other function", "examples/quick.rs", "x * x", "x * x + 1", &["examples/quick.rs:slow_square"], &["examples/quick.rs:parse"]),
+            edit("a library function the example uses", "src/lib.rs", "x.parse().ok()", "x.trim().parse().ok()", &["examples/quick.rs:parse"], &["examples/quick.rs:slow_square"]),
+            edit("a library function nothing uses", "src/lib.rs", "{ 1 }", "{ 2 }", &[], &["examples/quick.rs:parse", "examples/quick.rs:slow_square"]),
+        ],
+        Some("examples/quick.rs"),
+    );
+}
