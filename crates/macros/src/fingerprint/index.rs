@@ -573,6 +573,61 @@ impl<'ast> syn::visit::Visit<'ast> for Nested {
     fn visit_item(&mut self, i: &'ast syn::Item) {
         self.0.push(i.clone());
     }
+
+    /// A macro statement may define items (`thread_local!`, a user's `make_fn!(name)`):
+    /// indexed like an item-position invocation, unless it is one of std's expression
+    /// macros.
+    fn visit_stmt_macro(&mut self, m: &'ast syn::StmtMacro) {
+        let name = m.mac.path.segments.last().map(|s| s.ident.to_string());
+        if name.as_deref().is_some_and(is_expression_macro) {
+            return;
+        }
+        self.0.push(syn::Item::Macro(syn::ItemMacro {
+            attrs: m.attrs.clone(),
+            ident: None,
+            mac: m.mac.clone(),
+            semi_token: m.semi_token,
+        }));
+    }
+}
+
+/// Std macros that only make expressions: they define nothing.
+fn is_expression_macro(name: &str) -> bool {
+    matches!(
+        name,
+        "println"
+            | "print"
+            | "eprintln"
+            | "eprint"
+            | "format"
+            | "format_args"
+            | "write"
+            | "writeln"
+            | "vec"
+            | "assert"
+            | "assert_eq"
+            | "assert_ne"
+            | "debug_assert"
+            | "debug_assert_eq"
+            | "debug_assert_ne"
+            | "panic"
+            | "todo"
+            | "unimplemented"
+            | "unreachable"
+            | "dbg"
+            | "matches"
+            | "concat"
+            | "stringify"
+            | "include_str"
+            | "include_bytes"
+            | "env"
+            | "option_env"
+            | "cfg"
+            | "line"
+            | "column"
+            | "file"
+            | "module_path"
+    )
 }
 
 impl FileCx<'_> {

@@ -639,6 +639,12 @@ fn outer1() -> u64 {
     fn helper() -> u64 { local() }
     helper()
 }
+fn with_tls() -> u64 {
+    thread_local!(static TLS: u64 = 1);
+    #[checkpoint]
+    fn reads_tls() -> u64 { TLS.with(|v| *v) }
+    reads_tls()
+}
 fn outer2() -> u64 {
     const K: u64 = 2;
     fn local() -> u64 { K + 1 }
