@@ -267,6 +267,14 @@ impl CrateIndex {
             }
             b.drain();
         }
+        // Invocations of macros that build names from pieces (`paste!`) count everywhere.
+        let mut always: Vec<usize> = Vec::new();
+        for unit in &b.index.units {
+            if unit.kind == Kind::MacroRules && unit.inputs.iter().any(|x| x == "pastes") {
+                always.extend(b.index.invocations.get(&unit.name).into_iter().flatten());
+            }
+        }
+        b.index.always.extend(always);
         b.index
     }
 

@@ -28,7 +28,7 @@ use index::{text_hash, CrateIndex, CrateSources, Kind, Stamp};
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use refs::Refs;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -249,7 +249,8 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         (None, Some(idx)) => idx.scoped.keys().map(String::as_str).collect(),
         (None, None) => Vec::new(),
     };
-    let closure = resolver.closure(&refs, &roots, &scopes);
+    let found = resolver.closure(&refs, &roots, &scopes);
+    let closure = &found.units;
 
     let own = own_text(request);
     let mut units: Vec<(Kind, [u8; 32], &str)> = closure
@@ -294,7 +295,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         .map(|i| (true, manifest_dir.as_path(), i.as_str()))
         .collect();
     let mut layout = own_inputs.layout;
-    for &(i, u) in &closure {
+    for &(i, u) in closure {
         let unit = &index_refs[i].units[u];
         for input in &unit.inputs {
             read.push((i == 0, index_refs[i].manifest_dir.as_path(), input.as_str()));
@@ -338,12 +339,8 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
 
     // Registry and git crates the closure names: their resolved versions.
     let mut pinned: Vec<&str> = Vec::new();
-    let mut names: HashSet<&str> = refs.all_names().map(String::as_str).collect();
-    for &(i, u) in &closure {
-        names.extend(index_refs[i].units[u].refs.all_names().map(String::as_str));
-    }
-    for name in names {
-        if let Some(lines) = plan.externals.get(name) {
+    for name in &found.names {
+        if let Some(lines) = plan.externals.get(*name) {
             pinned.extend(lines.iter().map(String::as_str));
         }
     }

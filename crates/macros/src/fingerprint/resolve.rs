@@ -150,7 +150,8 @@ pub struct Resolver<'a> {
     pub indexes: &'a [&'a CrateIndex],
 }
 
-/// The walk: units found so far and the names already looked up.
+/// The walk: units found so far and the names already looked up. Names borrow from the
+/// indexes and the root's references: a walk allocates no strings.
 struct Walk<'a> {
     indexes: &'a [&'a CrateIndex],
     seen: HashSet<UnitId>,
@@ -158,18 +159,25 @@ struct Walk<'a> {
     out: Vec<UnitId>,
     /// Units to include, and whether to follow what they name.
     queue: Vec<(UnitId, bool)>,
-    names: HashSet<String>,
-    assoc: HashSet<String>,
-    bounds: HashSet<String>,
-    scopes: HashSet<String>,
-    components: HashSet<String>,
+    names: HashSet<&'a str>,
+    filed: HashSet<&'a str>,
+    assoc: HashSet<&'a str>,
+    bounds: HashSet<&'a str>,
+    scopes: HashSet<&'a str>,
+    components: HashSet<&'a str>,
 }
 
-impl Resolver<'_> {
+/// What a walk found: the units, and every name it looked up (to pin the crates named).
+pub struct Closure<'a> {
+    pub units: Vec<UnitId>,
+    pub names: HashSet<&'a str>,
+}
+
+impl<'a> Resolver<'a> {
     /// Units reachable from `refs` and from the units `roots` (the function itself, found
     /// in the index: its scope and position count, its own hash does not). Always-units
     /// are included.
-    pub fn closure(&self, refs: &Refs, roots: &[UnitId], scopes: &[&str]) -> Vec<UnitId> {
+    pub fn closure(&self, refs: &'a Refs, roots: &[UnitId], scopes: &[&'a str]) -> Closure<'a> {
         let mut w = Walk {
             indexes: self.indexes,
             seen: roots.iter().copied().collect(),
@@ -177,6 +185,7 @@ impl Resolver<'_> {
             out: Vec::new(),
             queue: Vec::new(),
             names: HashSet::new(),
+            filed: HashSet::new(),
             assoc: HashSet::new(),
             bounds: HashSet::new(),
             scopes: HashSet::new(),
@@ -184,13 +193,6 @@ impl Resolver<'_> {
         };
         for (i, idx) in self.indexes.iter().enumerate() {
             w.queue.extend(idx.always.iter().map(|&u| ((i, u), true)));
-            for unit in &idx.units {
-                if unit.kind == Kind::MacroRules && unit.inputs.iter().any(|x| x == "pastes") {
-                    if let Some(ids) = idx.invocations.get(&unit.name) {
-                        w.queue.extend(ids.iter().map(|&u| ((i, u), true)));
-                    }
-                }
-            }
         }
         w.refs(refs);
         for &id in roots {
@@ -207,7 +209,10 @@ impl Resolver<'_> {
                 w.expand(id);
             }
         }
-        w.out
+        Closure {
+            units: w.out,
+            names: w.names,
+        }
     }
 }
 
@@ -234,7 +239,11 @@ impl<'a> Walk<'a> {
         let indexes = self.indexes;
         for (i, idx) in indexes.iter().enumerate() {
             if let Some(ids) = pick(idx) {
-                self.queue.extend(ids.iter().map(|&u| ((i, u), true)));
+                for &u in ids {
+                    if !self.expanded.contains(&(i, u)) {
+                        self.queue.push(((i, u), true));
+                    }
+                }
             }
         }
     }
@@ -245,12 +254,11 @@ impl<'a> Walk<'a> {
         let unit = &indexes[id.0].units[id.1];
         self.refs(&unit.refs);
         // Impls written on this type, trait or alias.
-        for n in std::iter::once(&unit.name).chain(if unit.kind.is_use() {
-            [].iter()
-        } else {
-            unit.extra_names.iter()
-        }) {
-            self.filed(n, true);
+        self.filed(&unit.name, true);
+        if !unit.kind.is_use() {
+            for n in &unit.extra_names {
+                self.filed(n, true);
+            }
         }
         self.scope(&unit.scope);
         for c in unit.path.split("::") {
@@ -262,7 +270,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn refs(&mut self, refs: &Refs) {
+    fn refs(&mut self, refs: &'a Refs) {
         for n in refs.names.iter().chain(&refs.loose).chain(&refs.macros) {
             self.name(n);
         }
@@ -276,14 +284,14 @@ impl<'a> Walk<'a> {
         }
         for b in &refs.bounds {
             self.name(b);
-            if self.bounds.insert(b.clone()) {
+            if self.bounds.insert(b) {
                 self.each(|idx| idx.filed.get(b.as_str()));
             }
         }
     }
 
-    fn name(&mut self, n: &str) {
-        if !self.names.insert(n.to_string()) {
+    fn name(&mut self, n: &'a str) {
+        if !self.names.insert(n) {
             return;
         }
         self.each(|idx| idx.free.get(n));
@@ -292,58 +300,64 @@ impl<'a> Walk<'a> {
     }
 
     /// Trait impls filed under `n` (only once per name).
-    fn filed(&mut self, n: &str, defined_here: bool) {
-        if n.is_empty() || (is_common(n) && !defined_here && !self.user_defined(n)) {
+    fn filed(&mut self, n: &'a str, defined_here: bool) {
+        if n.is_empty() || self.filed.contains(n) {
             return;
         }
-        if self.names.insert(format!("\0filed {n}")) {
-            self.each(|idx| idx.filed.get(n));
+        if is_common(n) && !defined_here && !self.user_defined(n) {
+            return;
         }
+        self.filed.insert(n);
+        self.each(|idx| idx.filed.get(n));
     }
 
-    fn assoc(&mut self, n: &str) {
-        if self.assoc.insert(n.to_string()) {
+    fn assoc(&mut self, n: &'a str) {
+        if self.assoc.insert(n) {
             self.each(|idx| idx.assoc.get(n));
         }
     }
 
     /// The `use` leaves of `scope` and of every scope around it, and the `mod`
     /// declarations of the modules it goes through.
-    fn scope(&mut self, scope: &str) {
-        let mut prefix = String::new();
+    fn scope(&mut self, scope: &'a str) {
+        if self.scopes.contains(scope) {
+            return;
+        }
+        let mut end = 0;
         for (k, seg) in scope.split("::").enumerate() {
             if k > 0 {
-                prefix.push_str("::");
+                end += 2;
             }
-            prefix.push_str(seg);
-            if self.scopes.insert(prefix.clone()) {
-                // A leaf whose name the code uses is found by that name. The others in
-                // scope can still change what the code means without being named — globs,
-                // `use Trait as _`, and anything that may be a trait (method calls) — so
-                // they are hashed, and followed only when a name reaches them.
-                let indexes = self.indexes;
-                for (i, idx) in indexes.iter().enumerate() {
-                    for &u in idx.scoped.get(&prefix).into_iter().flatten() {
-                        let name = idx.units[u].name.as_str();
-                        let unnamed = name.is_empty() || name == "_";
-                        let may_be_trait =
-                            name.starts_with(char::is_uppercase) && !self.is_user_type(name);
-                        if unnamed || may_be_trait {
-                            self.queue.push(((i, u), false));
-                        }
+            end += seg.len();
+            let prefix = &scope[..end];
+            if !self.scopes.insert(prefix) {
+                continue;
+            }
+            // A leaf whose name the code uses is found by that name. The others in
+            // scope can still change what the code means without being named — globs,
+            // `use Trait as _`, and anything that may be a trait (method calls) — so
+            // they are hashed, and followed only when a name reaches them.
+            let indexes = self.indexes;
+            for (i, idx) in indexes.iter().enumerate() {
+                for &u in idx.scoped.get(prefix).into_iter().flatten() {
+                    let name = idx.units[u].name.as_str();
+                    let unnamed = name.is_empty() || name == "_";
+                    let may_be_trait =
+                        name.starts_with(char::is_uppercase) && !self.is_user_type(name);
+                    if unnamed || may_be_trait {
+                        self.queue.push(((i, u), false));
                     }
                 }
-                if k > 0 {
-                    let s = seg.to_string();
-                    self.each(|idx| idx.mods.get(&s));
-                }
+            }
+            if k > 0 {
+                self.each(|idx| idx.mods.get(seg));
             }
         }
     }
 
     /// Glob imports of a module a unit's path goes through (`use imp::*`, `use Color::*`).
-    fn component(&mut self, c: &str) {
-        if !c.is_empty() && self.components.insert(c.to_string()) {
+    fn component(&mut self, c: &'a str) {
+        if !c.is_empty() && self.components.insert(c) {
             self.each(|idx| idx.globs.get(c));
         }
     }

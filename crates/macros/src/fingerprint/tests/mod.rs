@@ -535,3 +535,55 @@ fn main() {}
 }
 
 mod adversarial;
+
+/// Times the fingerprint of the generated benchmark crate (`scripts/bench-fingerprint`
+/// must have run): `cargo test -p checkpointer-macros --release --lib bench_crate -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_crate() {
+    let crate_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/bench-fingerprint");
+    let crate_dir = std::fs::canonicalize(crate_dir).unwrap();
+    let path = crate_dir.join("src/main.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let parsed = syn::parse_file(&text).unwrap();
+    let names: Vec<String> = parsed
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::Item::Fn(f) if f.attrs.iter().any(index::is_checkpoint) => {
+                Some(f.sig.ident.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    for round in 0..3 {
+        let start = std::time::Instant::now();
+        for name in &names {
+            let function = find_fn(&parsed.items, name).unwrap();
+            let site = Site {
+                manifest_dir: Some(crate_dir.clone()),
+                file: Some(path.clone()),
+                crate_name: "bench_fp".into(),
+                cache_dir: None,
+                line: None,
+                target_root: Some(path.clone()),
+                build: inputs::Build::default(),
+            };
+            let fp = compute(
+                &Request {
+                    function: function.to_token_stream().to_string(),
+                    ..Request::default()
+                },
+                &site,
+            );
+            if round == 2 {
+                eprintln!("{name}: {} items", fp.items.len());
+            }
+        }
+        eprintln!(
+            "round {round}: {:.1} ms per attribute",
+            start.elapsed().as_secs_f64() * 1e3 / names.len() as f64
+        );
+    }
+}
