@@ -535,3 +535,4 @@ fn main() {}
 }
 
 mod adversarial;
+mod review;
