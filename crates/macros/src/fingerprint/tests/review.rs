@@ -384,6 +384,141 @@ fn stale_workspace_derive_macro_edited() {
     )
 }
 
+/// `env!($v)` inside a `macro_rules!`: the variable is the invocation's literal, unknown to
+/// the scan of the macro (recorded as `build`) and not an `env!` at the call site.
+#[test]
+fn stale_env_through_a_macro_parameter() {
+    let files = [(
+        "src/main.rs",
+        "macro_rules! setting { ($v:literal) => { env!($v) } }\n#[checkpoint]\nfn f() -> &'static str { setting!(\"CHECKPOINTER_REVIEW_MACRO_ENV\") }\nfn main() {}\n",
+    )];
+    std::env::set_var("CHECKPOINTER_REVIEW_MACRO_ENV", "one");
+    let one = identity_under(&files, "f", "");
+    std::env::set_var("CHECKPOINTER_REVIEW_MACRO_ENV", "two");
+    let two = identity_under(&files, "f", "");
+    assert_ne!(one, two, "STALE: the value of the variable the macro reads");
+}
+
+/// `serde_json::json!(…)`: the crate is named only in a macro path, whose leading segments
+/// the collector drops (`visit_macro` keeps the last segment and the arguments), so the
+/// crate is not pinned and its upgrade does not count.
+#[test]
+fn stale_registry_crate_named_only_by_a_macro_path() {
+    let lock = |v: &str| {
+        format!("version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"serde_json\"]\n[[package]]\nname = \"serde_json\"\nversion = \"{v}\"\nsource = \"registry+https://example.invalid\"\n")
+    };
+    let files = vec![
+        (
+            "app/Cargo.toml".to_string(),
+            format!("{MANIFEST}[dependencies]\nserde_json = \"1\"\n"),
+        ),
+        ("app/Cargo.lock".to_string(), lock("1.0.1")),
+        (
+            "app/src/main.rs".to_string(),
+            "#[checkpoint]\nfn f() -> String { serde_json::json!({\"b\": 1, \"a\": 2}).to_string() }\nfn main() {}\n"
+                .to_string(),
+        ),
+    ];
+    let mut s = scratch(&files);
+    let build = inputs::Build::default();
+    let before = identity(&s, "f", &build, None);
+    s.write("app/Cargo.lock", &lock("1.0.2"));
+    assert_ne!(
+        before,
+        identity(&s, "f", &build, None),
+        "STALE: serde_json upgraded"
+    );
+}
+
+/// `[patch.crates-io] fancy = { path = "../fancy" }`: the code's `fancy` is a local
+/// checkout, but it is neither indexed (not a `path` dependency) nor pinned (no `source` in
+/// `Cargo.lock`), so editing it does not count.
+#[test]
+fn stale_patched_registry_dependency_edited() {
+    check(
+        &[
+            ("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dependencies]\nfancy = \"1\"\n[patch.crates-io]\nfancy = { path = \"../fancy\" }\n"),
+            ("Cargo.lock", "version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"fancy\"]\n[[package]]\nname = \"fancy\"\nversion = \"1.0.0\"\n"),
+            ("../fancy/Cargo.toml", "[package]\nname = \"fancy\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+            ("../fancy/src/lib.rs", "pub fn v() -> u64 { 1 }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> u64 { fancy::v() }\nfn main() {}\n"),
+        ],
+        &[edit("the patched crate's code", "../fancy/src/lib.rs", "{ 1 }", "{ 2 }", &["f"], &[])],
+    )
+}
+
+/// The edition changes what code means (`[1u8, 2].into_iter()` yields `&u8` in 2018 and
+/// `u8` in 2021, so `size_of_val` of the items differs); `--edition` is not hashed.
+#[test]
+fn stale_edition_changed() {
+    let files = [(
+        "src/main.rs",
+        "#[checkpoint]\nfn f() -> usize { [1u8, 2].into_iter().map(|x| std::mem::size_of_val(&x)).sum() }\nfn main() {}\n",
+    )];
+    assert_ne!(
+        identity_under(&files, "f", "--edition=2018 -C opt-level=0"),
+        identity_under(&files, "f", "--edition=2021 -C opt-level=0"),
+        "STALE: the edition"
+    );
+}
+
+/// Cargo passes `--target` only when cross-compiling, so a native build hashes no target
+/// at all: `cfg!(target_arch = …)` code built on an x86_64 and an aarch64 machine sharing
+/// a store (S3) gets one identity. A native build must hash as the explicit host target.
+#[test]
+fn stale_host_target_of_a_native_build() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let host = text
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV prints the host");
+    let files = [(
+        "src/main.rs",
+        "#[checkpoint]\nfn f() -> bool { cfg!(target_arch = \"x86_64\") }\nfn main() {}\n",
+    )];
+    assert_eq!(
+        identity_under(&files, "f", "-C opt-level=0"),
+        identity_under(&files, "f", &format!("-C opt-level=0 --target {host}")),
+        "STALE: a native build does not say which target it is for"
+    );
+}
+
+/// Two nested `#[checkpoint] fn h` of equal tokens in sibling blocks of one function: same
+/// module path, same name, same nested path (`app::outer()::h`) and, as both local `K`s
+/// are reached by name, the same closure — one identity, so they share entries.
+#[test]
+fn stale_nested_checkpoints_in_sibling_blocks_share_entries() {
+    let files = with_manifest(&[(
+        "src/main.rs",
+        "fn outer() -> u64 {\n    let a = {\n        const K: u64 = 1;\n        #[checkpoint]\n        fn h() -> u64 { K }\n        h()\n    };\n    let b = {\n        const K: u64 = 2;\n        #[checkpoint]\n        fn h() -> u64 { K }\n        h()\n    };\n    a + b\n}\nfn main() {}\n",
+    )]);
+    let s = scratch(&files);
+    let build = inputs::Build::default();
+    assert_ne!(
+        identity(&s, "h#0", &build, None),
+        identity(&s, "h#1", &build, None),
+        "STALE: h in the second block returns the first block's cached value"
+    );
+}
+
+/// rustc NFC-normalizes identifiers: `fn gro\u{308}ße` (NFD) is the `größe` (NFC) called.
+/// The index compares raw strings.
+#[test]
+fn stale_identifier_in_another_unicode_normal_form() {
+    check(
+        &[(
+            "src/main.rs",
+            "fn gro\u{308}\u{df}e() -> u64 { 1 }\n#[checkpoint]\nfn f() -> u64 { gr\u{f6}\u{df}e() }\nfn main() {}\n",
+        )],
+        &[edit("the NFD-spelled fn", "src/main.rs", "{ 1 }", "{ 2 }", &["f"], &[])],
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
@@ -975,6 +1110,37 @@ fn paths_observed_by_module_path_and_file() {
             edit("same text, another file", "src/main.rs", "\"w1.rs\"", "\"w2.rs\"", &["fp"], &["mp"]),
         ],
     )
+}
+
+#[test]
+fn path_dependencies_by_workspace_inheritance_and_target_tables() {
+    check(
+        &[
+            ("../Cargo.toml", "[workspace]\nmembers = [\"app\", \"mylib\", \"unixlib\"]\n[workspace.dependencies]\nmylib = { path = \"mylib\" }\n"),
+            ("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dependencies]\nmylib.workspace = true\n[target.'cfg(unix)'.dependencies]\nunixlib = { path = \"../unixlib\" }\n"),
+            ("../mylib/Cargo.toml", MYLIB),
+            ("../mylib/src/lib.rs", "pub fn a() -> u64 { 1 }\n"),
+            ("../unixlib/Cargo.toml", "[package]\nname = \"unixlib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            ("../unixlib/src/lib.rs", "pub fn b() -> u64 { 1 }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> u64 { mylib::a() + unixlib::b() }\nfn main() {}\n"),
+        ],
+        &[
+            edit("a workspace-inherited path dependency", "../mylib/src/lib.rs", "{ 1 }", "{ 2 }", &["f"], &[]),
+            edit("a target-specific path dependency", "../unixlib/src/lib.rs", "{ 1 }", "{ 2 }", &["f"], &[]),
+        ],
+    )
+}
+
+#[test]
+fn test_and_dev_builds_share_plain_identities() {
+    let files = [(
+        "src/main.rs",
+        "fn helper(x: u64) -> u64 { x * 2 }\n#[checkpoint]\nfn f(x: u64) -> u64 { helper(x) }\nfn main() {}\n",
+    )];
+    assert_eq!(
+        identity_under(&files, "f", "-C opt-level=0"),
+        identity_under(&files, "f", "--test -C opt-level=0 --cfg feature=\"x\""),
+    );
 }
 
 // ---------------------------------------------------------------------------------------
