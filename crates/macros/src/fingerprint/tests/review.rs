@@ -519,6 +519,39 @@ fn stale_identifier_in_another_unicode_normal_form() {
     )
 }
 
+/// `linkme`-style registration: `#[distributed_slice(HANDLERS)] static H1 = h1;` adds `h1`
+/// to `HANDLERS` from the member's side. The function names `HANDLERS` only; the members
+/// name it in an attribute, which makes them refer to it, not be found by it.
+#[test]
+fn stale_member_of_a_distributed_slice() {
+    check(
+        &[(
+            "src/main.rs",
+            "use linkme::distributed_slice;\n#[distributed_slice]\npub static HANDLERS: [fn() -> u64];\nfn h1() -> u64 { 1 }\n#[distributed_slice(HANDLERS)]\nstatic H1: fn() -> u64 = h1;\n#[checkpoint]\nfn total() -> u64 { HANDLERS.iter().map(|h| h()).sum() }\nfn main() {}\n",
+        )],
+        &[edit("a registered handler", "src/main.rs", "{ 1 }", "{ 2 }", &["total"], &[])],
+    )
+}
+
+/// `[features] fast = ["mylib/fast"]`: `--features fast` on the app changes the app's
+/// cfg set, and through it the dependency's; a dependency's `cfg` input hashes only the two
+/// manifests (unchanged), never this build's cfg set.
+#[test]
+fn stale_app_feature_forwarded_to_a_dependency() {
+    let files = [
+        ("../Cargo.toml", WS),
+        ("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dependencies]\nmylib = { path = \"../mylib\" }\n[features]\nfast = [\"mylib/fast\"]\n"),
+        ("../mylib/Cargo.toml", "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[features]\nfast = []\n"),
+        ("../mylib/src/lib.rs", "#[cfg(feature = \"fast\")]\npub fn mode() -> u64 { 1 }\n#[cfg(not(feature = \"fast\"))]\npub fn mode() -> u64 { 2 }\n"),
+        ("src/main.rs", "#[checkpoint]\nfn f() -> u64 { mylib::mode() }\nfn main() {}\n"),
+    ];
+    assert_ne!(
+        identity_under(&files, "f", "-C opt-level=0"),
+        identity_under(&files, "f", "-C opt-level=0 --cfg feature=\"fast\""),
+        "STALE: cargo run --features fast"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
@@ -547,6 +580,22 @@ fn spurious_macro_mentioning_paste_in_a_string() {
         )],
         &[edit("an unrelated invocation", "src/main.rs", "cmd!(copy_all, 1)", "cmd!(copy_all, 2)", &[], &["f"])],
     )
+}
+
+/// Moving an inline module to its own file is a refactor; the `mod` unit hashes whether it
+/// is inline.
+#[test]
+fn spurious_inline_module_moved_to_its_own_file() {
+    let main = "mod util { pub fn scale(x: u64) -> u64 { x * 2 } }\n#[checkpoint]\nfn f(x: u64) -> u64 { util::scale(x) }\nfn main() {}\n";
+    let mut s = scratch(&with_manifest(&[("src/main.rs", main)]));
+    let build = inputs::Build::default();
+    let before = identity(&s, "f", &build, None);
+    s.write("app/src/util.rs", "pub fn scale(x: u64) -> u64 { x * 2 }\n");
+    s.write(
+        "app/src/main.rs",
+        "mod util;\n#[checkpoint]\nfn f(x: u64) -> u64 { util::scale(x) }\nfn main() {}\n",
+    );
+    assert_eq!(before, identity(&s, "f", &build, None), "SPURIOUS");
 }
 
 /// Lint and inlining attributes never change what code computes.
@@ -1129,6 +1178,32 @@ fn path_dependencies_by_workspace_inheritance_and_target_tables() {
             edit("a target-specific path dependency", "../unixlib/src/lib.rs", "{ 1 }", "{ 2 }", &["f"], &[]),
         ],
     )
+}
+
+#[test]
+fn module_file_moved_to_mod_rs_and_a_new_test_module() {
+    let main = "mod util;\n#[checkpoint]\nfn f(x: u64) -> u64 { util::scale(x) }\nfn main() {}\n";
+    let mut s = scratch(&with_manifest(&[
+        ("src/main.rs", main),
+        ("src/util.rs", "pub fn scale(x: u64) -> u64 { x * 2 }\n"),
+    ]));
+    let build = inputs::Build::default();
+    let before = identity(&s, "f", &build, None);
+    s.remove("app/src/util.rs");
+    s.write(
+        "app/src/util/mod.rs",
+        "pub fn scale(x: u64) -> u64 { x * 2 }\n",
+    );
+    assert_eq!(
+        before,
+        identity(&s, "f", &build, None),
+        "util.rs → util/mod.rs"
+    );
+    s.write(
+        "app/src/main.rs",
+        &format!("{main}#[cfg(test)]\nmod tests {{\n    use super::*;\n    #[test]\n    fn t() {{ assert_eq!(f(1), 2); }}\n}}\n"),
+    );
+    assert_eq!(before, identity(&s, "f", &build, None), "a new test module");
 }
 
 #[test]
