@@ -552,6 +552,35 @@ fn stale_app_feature_forwarded_to_a_dependency() {
     );
 }
 
+/// `cfg!(panic = "abort")` depends on `-C panic`, which the build parse ignores.
+#[test]
+fn stale_panic_strategy() {
+    let files = [(
+        "src/main.rs",
+        "#[checkpoint]\nfn f() -> bool { cfg!(panic = \"abort\") }\nfn main() {}\n",
+    )];
+    assert_ne!(
+        identity_under(&files, "f", "-C opt-level=0"),
+        identity_under(&files, "f", "-C opt-level=0 -C panic=abort"),
+        "STALE: the panic strategy"
+    );
+}
+
+/// rustc resolves an `include_str!` path against the file of the outermost invocation
+/// (`source_callsite`), here `src/main.rs`; the scan resolves it against the file of the
+/// `macro_rules!` (`src/util/`), so `src/data.txt` is never hashed.
+#[test]
+fn stale_include_str_in_a_macro_defined_in_another_directory() {
+    check(
+        &[
+            ("src/main.rs", "#[macro_use]\nmod util;\n#[checkpoint]\nfn f() -> usize { data!().len() }\nfn main() {}\n"),
+            ("src/util/mod.rs", "macro_rules! data { () => { include_str!(\"data.txt\") } }\n"),
+            ("src/data.txt", "first"),
+        ],
+        &[edit("the data the invocation reads", "src/data.txt", "first", "second", &["f"], &[])],
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
