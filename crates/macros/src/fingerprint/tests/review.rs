@@ -581,6 +581,34 @@ fn stale_include_str_in_a_macro_defined_in_another_directory() {
     )
 }
 
+/// A `macro_rules!` that expands to a `use`: `defined_names` knows `fn`, `const`, `mod`, …
+/// but not `use`, and the invocation has no arguments, so the import deciding which `pick`
+/// is called is never reached (both `pick`s are, so the closure does not move).
+#[test]
+fn stale_use_generated_by_a_macro() {
+    check(
+        &[(
+            "src/main.rs",
+            "mod a { pub fn pick() -> u64 { 1 } }\nmod b { pub fn pick() -> u64 { 2 } }\nmacro_rules! import { () => { use crate::a::pick; } }\nimport!();\n#[checkpoint]\nfn f() -> u64 { pick() }\nfn main() {}\n",
+        )],
+        &[edit("the import the macro writes", "src/main.rs", "use crate::a::pick;", "use crate::b::pick;", &["f"], &[])],
+    )
+}
+
+/// An operator impl written inside a zero-argument macro: `Money` appears in no
+/// invocation's arguments, the impl is not indexed (it is macro body), and `+` names no
+/// method, so nothing reaches it.
+#[test]
+fn stale_operator_impl_inside_a_zero_argument_macro() {
+    check(
+        &[(
+            "src/main.rs",
+            "pub struct Money(pub u64);\nmacro_rules! money_ops {\n    () => {\n        impl std::ops::Add for Money { type Output = Money; fn add(self, o: Money) -> Money { Money(self.0 + o.0) } }\n    };\n}\nmoney_ops!();\n#[checkpoint]\nfn f() -> u64 { (Money(1) + Money(2)).0 }\nfn main() {}\n",
+        )],
+        &[edit("the generated operator", "src/main.rs", "self.0 + o.0", "self.0 * o.0", &["f"], &[])],
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
