@@ -609,6 +609,47 @@ fn stale_operator_impl_inside_a_zero_argument_macro() {
     )
 }
 
+/// `line!()` inside a `macro_rules!` is the line of the outermost invocation — the
+/// function's. Only units whose own tokens name `line` are laid out, so moving the function
+/// down does not count.
+#[test]
+fn stale_line_through_a_macro() {
+    check(
+        &[(
+            "src/main.rs",
+            "macro_rules! here { () => { line!() } }\n#[checkpoint]\nfn f() -> u32 { here!() }\nfn main() {}\n",
+        )],
+        &[edit("a line inserted above the invocation", "src/main.rs", "#[checkpoint]\nfn f", "\n#[checkpoint]\nfn f", &["f"], &[])],
+    )
+}
+
+/// `stringify!` of `tt`s passed through a macro keeps the invocation's spacing
+/// (`show!(a+b)` is `"a+b"`, `show!(a + b)` is `"a + b"`), but the function's tokens are
+/// normalized since it does not name `stringify` itself.
+#[test]
+fn stale_stringify_spacing_through_a_macro() {
+    check(
+        &[(
+            "src/main.rs",
+            "macro_rules! show { ($($t:tt)*) => { stringify!($($t)*) } }\n#[checkpoint]\nfn f() -> &'static str { show!(a+b) }\nfn main() {}\n",
+        )],
+        &[edit("spacing in the invocation", "src/main.rs", "show!(a+b)", "show!(a + b)", &["f"], &[])],
+    )
+}
+
+/// `#[track_caller]` + `Location::caller()` report the caller's line — the function's — with
+/// no `line!` anywhere (error constructors recording where they were made do this).
+#[test]
+fn stale_track_caller_location() {
+    check(
+        &[(
+            "src/main.rs",
+            "#[track_caller]\nfn here() -> u32 { std::panic::Location::caller().line() }\n#[checkpoint]\nfn f() -> u32 { here() }\nfn main() {}\n",
+        )],
+        &[edit("a line inserted above the caller", "src/main.rs", "#[checkpoint]\nfn f", "\n#[checkpoint]\nfn f", &["f"], &[])],
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
