@@ -650,6 +650,21 @@ fn stale_track_caller_location() {
     )
 }
 
+/// Derives read doc comments: clap turns field docs into `--help` text, schemars/utoipa
+/// into schema descriptions. Docs are dropped from every item's hash (the README lists
+/// "doc comments on items" as not counting), so a cached help text or schema goes stale.
+/// Docs of an item carrying a derive or attribute macro other than std's are data.
+#[test]
+fn stale_doc_comment_read_by_a_derive() {
+    check(
+        &[(
+            "src/main.rs",
+            "use clap::{CommandFactory, Parser};\n#[derive(Parser)]\nstruct Args {\n    /// Items to process\n    n: u64,\n}\n#[checkpoint]\nfn help() -> String { Args::command().render_help().to_string() }\nfn main() {}\n",
+        )],
+        &[edit("the field's doc", "src/main.rs", "/// Items to process", "/// How many items", &["help"], &[])],
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
