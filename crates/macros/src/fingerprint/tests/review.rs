@@ -665,6 +665,38 @@ fn stale_doc_comment_read_by_a_derive() {
     )
 }
 
+/// Package `md-5` is the library `md5` in code: pins are keyed by the manifest key
+/// (`md_5`), so `md5::compute` pins nothing and its upgrade does not count. (rustc's
+/// `--extern md5=…/libmd5-HASH.rlib` gives the code name and a hash that moves with the
+/// version, features and profile.)
+#[test]
+fn stale_registry_crate_whose_library_name_differs() {
+    let lock = |v: &str| {
+        format!("version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"md-5\"]\n[[package]]\nname = \"md-5\"\nversion = \"{v}\"\nsource = \"registry+https://example.invalid\"\n")
+    };
+    let files = vec![
+        (
+            "app/Cargo.toml".to_string(),
+            format!("{MANIFEST}[dependencies]\nmd-5 = \"0.10\"\n"),
+        ),
+        ("app/Cargo.lock".to_string(), lock("0.10.5")),
+        (
+            "app/src/main.rs".to_string(),
+            "use md5::{Digest, Md5};\n#[checkpoint]\nfn f() -> Vec<u8> { Md5::digest(b\"x\").to_vec() }\nfn main() {}\n"
+                .to_string(),
+        ),
+    ];
+    let mut s = scratch(&files);
+    let build = inputs::Build::default();
+    let before = identity(&s, "f", &build, None);
+    s.write("app/Cargo.lock", &lock("0.10.6"));
+    assert_ne!(
+        before,
+        identity(&s, "f", &build, None),
+        "STALE: md-5 upgraded"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Undocumented spurious recomputes found
 // ---------------------------------------------------------------------------------------
