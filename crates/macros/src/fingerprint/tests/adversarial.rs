@@ -8,18 +8,18 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 /// One edit and what it must do.
-struct Edit {
-    what: &'static str,
-    file: &'static str,
-    from: &'static str,
-    to: &'static str,
+pub(super) struct Edit {
+    pub(super) what: &'static str,
+    pub(super) file: &'static str,
+    pub(super) from: &'static str,
+    pub(super) to: &'static str,
     /// Functions whose identity must change (`name`, or `name#n` for the n-th so named).
-    changes: &'static [&'static str],
+    pub(super) changes: &'static [&'static str],
     /// Functions whose identity must not change.
-    stays: &'static [&'static str],
+    pub(super) stays: &'static [&'static str],
 }
 
-const fn edit(
+pub(super) const fn edit(
     what: &'static str,
     file: &'static str,
     from: &'static str,
@@ -77,7 +77,12 @@ fn find(file: &syn::File, name: &str, nth: usize) -> Option<(syn::ItemFn, usize)
 }
 
 /// The identity of `spec` (`name`, `name#n`, `path/file.rs:name`) in the crate `app`.
-fn identity(s: &Scratch, spec: &str, build: &inputs::Build, target_root: Option<&str>) -> String {
+pub(super) fn identity(
+    s: &Scratch,
+    spec: &str,
+    build: &inputs::Build,
+    target_root: Option<&str>,
+) -> String {
     let (file, name) = spec.split_once(':').unwrap_or(("src/main.rs", spec));
     let (name, nth) = match name.split_once('#') {
         Some((n, k)) => (n, k.parse().unwrap()),
@@ -111,7 +116,7 @@ fn identity(s: &Scratch, spec: &str, build: &inputs::Build, target_root: Option<
     fp.identity
 }
 
-fn with_manifest(files: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+pub(super) fn with_manifest(files: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = files
         .iter()
         .map(|(p, t)| (format!("app/{p}"), t.to_string()))
@@ -122,7 +127,7 @@ fn with_manifest(files: &[(&'static str, &'static str)]) -> Vec<(String, String)
     all
 }
 
-fn scratch(files: &[(String, String)]) -> Scratch {
+pub(super) fn scratch(files: &[(String, String)]) -> Scratch {
     let refs: Vec<(&str, &str)> = files
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
@@ -131,11 +136,15 @@ fn scratch(files: &[(String, String)]) -> Scratch {
 }
 
 /// Applies every edit alone to a fresh copy of `files` and checks what it changed.
-fn check(files: &[(&'static str, &'static str)], edits: &[Edit]) {
+pub(super) fn check(files: &[(&'static str, &'static str)], edits: &[Edit]) {
     check_with(files, edits, None)
 }
 
-fn check_with(files: &[(&'static str, &'static str)], edits: &[Edit], target_root: Option<&str>) {
+pub(super) fn check_with(
+    files: &[(&'static str, &'static str)],
+    edits: &[Edit],
+    target_root: Option<&str>,
+) {
     let files = with_manifest(files);
     let build = inputs::Build::default();
     let mut failures = Vec::new();

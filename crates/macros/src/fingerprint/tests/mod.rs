@@ -587,3 +587,4 @@ fn bench_crate() {
         );
     }
 }
+mod review;
