@@ -23,9 +23,13 @@ pub struct Plan {
     /// `locked_deps = true` under `[package.metadata.checkpointer]` (or the workspace's
     /// `[workspace.metadata.checkpointer]`): registry versions are part of every identity.
     pub locked_deps: bool,
-    /// Registry and git dependencies by the name code spells them (`serde_json`): their
-    /// `name version source` lines in `Cargo.lock`, pinned when the closure names them.
+    /// Registry and git dependencies by the name code spells them (`serde_json`): the
+    /// `name version source` lines in `Cargo.lock` of the crate and of everything it
+    /// depends on, pinned when the closure names them.
     pub externals: HashMap<String, Vec<String>>,
+    /// The workspace's manifests (root and members): Cargo unifies a dependency's features
+    /// over them, and the root's profiles apply to every crate.
+    pub workspace_manifests: Vec<PathBuf>,
 }
 
 /// Reads the manifests. `target_root` is the root file rustc compiles (`src/lib.rs`,
@@ -116,7 +120,7 @@ pub fn plan(
         }
     }
 
-    let lock = lock_lines(&workspace_root);
+    let lock = LockGraph::read(&workspace_root);
     let mut externals: HashMap<String, Vec<String>> = HashMap::new();
     // Path dependencies, breadth first; dev-dependencies only for the crate being compiled
     // (tests and examples use them), not for its dependencies. Our own runtime crates are
@@ -127,20 +131,35 @@ pub fn plan(
     while let Some((dir, manifest, is_main)) = queue.pop() {
         let Some(manifest) = manifest else { continue };
         for (code, package) in registry_dependencies(&manifest, workspace.as_ref(), is_main) {
-            if let Some(lines) = lock.get(&package) {
+            let lines = lock.closure(&package);
+            if lines.is_empty() {
+                continue;
+            }
+            // The library may be named otherwise (`md-5` is `md5` in code).
+            let squeezed = code.replace('_', "");
+            if squeezed != code {
                 externals
-                    .entry(code)
+                    .entry(squeezed)
                     .or_default()
                     .extend(lines.iter().cloned());
             }
+            externals.entry(code).or_default().extend(lines);
         }
-        for dep_dir in path_dependencies(
+        let mut deps = path_dependencies(
             &dir,
             &manifest,
             &workspace_root,
             workspace.as_ref(),
             is_main,
-        ) {
+        );
+        if is_main {
+            // `[patch.crates-io] x = { path = … }`: the patched source is what builds.
+            deps.extend(patch_paths(&workspace_root, workspace.as_ref()));
+            if workspace_root != dir {
+                deps.extend(patch_paths(&dir, Some(&manifest)));
+            }
+        }
+        for dep_dir in deps {
             let dep_dir = canonical(&dep_dir);
             if !seen.insert(dep_dir.clone()) {
                 continue;
@@ -188,6 +207,7 @@ pub fn plan(
     };
     let locked_deps =
         metadata(manifest.as_ref(), "package") || metadata(workspace.as_ref(), "workspace");
+    let workspace_manifests = workspace_manifests(&workspace_root, workspace.as_ref());
     Plan {
         crates,
         workspace_root,
@@ -195,6 +215,7 @@ pub fn plan(
         stamps,
         locked_deps,
         externals,
+        workspace_manifests,
     }
 }
 
@@ -220,28 +241,124 @@ fn lib_name(m: &toml::Table) -> String {
         .replace('-', "_")
 }
 
-/// `name version source` lines of `Cargo.lock` by package name (registry and git only).
-fn lock_lines(workspace_root: &Path) -> HashMap<String, Vec<String>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    let Some(lock) = read_toml(&workspace_root.join("Cargo.lock")) else {
-        return out;
-    };
-    for p in lock
-        .get("package")
-        .and_then(|p| p.as_array())
+/// The packages of `Cargo.lock` and what each depends on.
+#[derive(Default)]
+struct LockGraph {
+    /// name, version, source (registry or git), dependency specs.
+    packages: Vec<(String, String, Option<String>, Vec<String>)>,
+}
+
+impl LockGraph {
+    fn read(workspace_root: &Path) -> LockGraph {
+        let mut out = LockGraph::default();
+        let Some(lock) = read_toml(&workspace_root.join("Cargo.lock")) else {
+            return out;
+        };
+        for p in lock
+            .get("package")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(version)) = (
+                p.get("name").and_then(|v| v.as_str()),
+                p.get("version").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            let source = p.get("source").and_then(|v| v.as_str()).map(String::from);
+            let deps = p
+                .get("dependencies")
+                .and_then(|d| d.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.packages
+                .push((name.to_string(), version.to_string(), source, deps));
+        }
+        out
+    }
+
+    /// `name version source` of every registry or git package named `package` and of
+    /// everything they depend on: upgrading `ryu` under `serde_json` changes its output.
+    fn closure(&self, package: &str) -> Vec<String> {
+        let find = |spec: &str| -> Vec<usize> {
+            let mut parts = spec.split(' ');
+            let name = parts.next().unwrap_or("");
+            let version = parts.next();
+            (0..self.packages.len())
+                .filter(|&i| {
+                    self.packages[i].0 == name && version.is_none_or(|v| self.packages[i].1 == v)
+                })
+                .collect()
+        };
+        let mut queue: Vec<usize> = find(package)
+            .into_iter()
+            .filter(|&i| self.packages[i].2.is_some())
+            .collect();
+        let mut seen: HashSet<usize> = queue.iter().copied().collect();
+        let mut out = Vec::new();
+        while let Some(i) = queue.pop() {
+            let (name, version, source, deps) = &self.packages[i];
+            if let Some(source) = source {
+                out.push(format!("{name} {version} {source}"));
+            }
+            for d in deps {
+                for j in find(d) {
+                    if seen.insert(j) {
+                        queue.push(j);
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Directories of `[patch.*]` path entries of a manifest.
+fn patch_paths(dir: &Path, manifest: Option<&toml::Table>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for table in manifest
+        .and_then(|m| m.get("patch")?.as_table())
+        .into_iter()
+        .flat_map(|t| t.values())
+    {
+        for spec in table.as_table().into_iter().flat_map(|t| t.values()) {
+            if let Some(p) = spec.get("path").and_then(|p| p.as_str()) {
+                out.push(dir.join(p));
+            }
+        }
+    }
+    out
+}
+
+/// The workspace root manifest and every member's (`members`, with `dir/*` globs).
+fn workspace_manifests(root: &Path, workspace: Option<&toml::Table>) -> Vec<PathBuf> {
+    let mut out = vec![root.join("Cargo.toml")];
+    let members = workspace
+        .and_then(|w| w.get("workspace")?.get("members")?.as_array())
         .into_iter()
         .flatten()
-    {
-        let (Some(name), Some(version), Some(source)) = (
-            p.get("name").and_then(|v| v.as_str()),
-            p.get("version").and_then(|v| v.as_str()),
-            p.get("source").and_then(|v| v.as_str()),
-        ) else {
-            continue;
-        };
-        out.entry(name.to_string())
-            .or_default()
-            .push(format!("{name} {version} {source}"));
+        .filter_map(|m| m.as_str());
+    for m in members {
+        match m.strip_suffix("/*") {
+            Some(dir) => {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("Cargo.toml"))
+                    .filter(|p| p.is_file())
+                    .collect();
+                dirs.sort();
+                out.extend(dirs);
+            }
+            None => out.push(root.join(m).join("Cargo.toml")),
+        }
     }
     out
 }

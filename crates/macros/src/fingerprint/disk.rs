@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bump when the index or this encoding changes.
-const FORMAT: &[u8] = b"checkpointer-file-index-v2\0";
+const FORMAT: &[u8] = b"checkpointer-file-index-v3\0";
 
 /// The index of one file: from the cache in `dir` when its content is unchanged, else parsed
 /// (and stored).
@@ -106,6 +106,13 @@ fn encode(index: &FileIndex, content: &[u8; 32]) -> Vec<u8> {
             None => w.0.push(0),
         }
         w.0.extend_from_slice(&u.hash);
+        match &u.layout {
+            Some(l) => {
+                w.0.push(1);
+                w.0.extend_from_slice(l);
+            }
+            None => w.0.push(0),
+        }
         match &u.root_key {
             Some(k) => {
                 w.0.push(1);
@@ -186,6 +193,10 @@ fn decode(bytes: &[u8], content: &[u8; 32]) -> Option<FileIndex> {
             _ => Some((r.str()?, r.u32()? as u32, r.u32()? as u32)),
         };
         let hash = r.hash()?;
+        let layout = match r.u8()? {
+            0 => None,
+            _ => Some(r.hash()?),
+        };
         let root_key = match r.u8()? {
             0 => None,
             _ => Some(r.hash()?),
@@ -215,6 +226,7 @@ fn decode(bytes: &[u8], content: &[u8; 32]) -> Option<FileIndex> {
             root_key,
             site,
             inputs,
+            layout,
         });
     }
     let m = r.u32()?;

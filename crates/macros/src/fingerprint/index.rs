@@ -159,6 +159,9 @@ pub struct Unit {
     pub site: Option<(String, u32, u32)>,
     /// Compile-time inputs the unit reads (see `inputs.rs`).
     pub inputs: Vec<String>,
+    /// blake3 of the unit's file, path, position and source text: counted when a macro it
+    /// invokes, or a `#[track_caller]` function it calls, observes where it is.
+    pub layout: Option<[u8; 32]>,
 }
 
 /// A file's size and modification time when it was read: the index is rebuilt when one changes.
@@ -411,6 +414,8 @@ impl FileIndex {
                     file: path,
                     text,
                     module: module.to_vec(),
+                    inline_dirs: Vec::new(),
+                    keep_docs: false,
                 };
                 let mut inline = Vec::new();
                 // Inner attributes (`#![cfg(…)]`) of the file apply to all of it.
@@ -451,6 +456,7 @@ impl FileIndex {
                     root_key: None,
                     site: None,
                     inputs: vec!["cfg".into(), "build".into()],
+                    layout: None,
                 });
             }
         }
@@ -571,6 +577,10 @@ struct FileCx<'a> {
     file: &'a Path,
     text: &'a str,
     module: Vec<String>,
+    /// The directories of the inline modules around (their `#[path]`, else their name).
+    inline_dirs: Vec<String>,
+    /// The unit being made keeps its doc comments (a derive may read them).
+    keep_docs: bool,
 }
 
 /// Items nested in a body: blocks of functions, closures, consts and statics.
@@ -688,17 +698,21 @@ impl FileCx<'_> {
         for p in parts {
             let s = inputs::scan(p.clone(), self.file);
             scan.layout |= s.layout;
+            scan.include_lits.extend(s.include_lits);
             for i in s.inputs {
                 if !scan.inputs.contains(&i) {
                     scan.inputs.push(i);
                 }
             }
         }
-        let mut hash = unit_hash(kind, parts);
-        if let (true, Some(span)) = (scan.layout, span) {
+        let mut hash = if self.keep_docs {
+            unit_hash_keeping_docs(kind, parts)
+        } else {
+            unit_hash(kind, parts)
+        };
+        let layout = span.map(|span| {
             let (start, end) = (span.start(), span.end());
             let mut h = blake3::Hasher::new();
-            h.update(&hash);
             h.update(self.file.to_string_lossy().as_bytes());
             h.update(b"\0");
             h.update(path.as_bytes());
@@ -706,7 +720,21 @@ impl FileCx<'_> {
             h.update(
                 inputs::layout_text(self.text, (start.line, start.column), end.line).as_bytes(),
             );
+            *h.finalize().as_bytes()
+        });
+        if let (true, Some(layout)) = (scan.layout, layout) {
+            let mut h = blake3::Hasher::new();
+            h.update(&hash);
+            h.update(&layout);
             hash = *h.finalize().as_bytes();
+        }
+        if kind == Kind::MacroRules {
+            for lit in &scan.include_lits {
+                scan.inputs.push(format!("relinclude:{lit}"));
+            }
+            if scan.layout {
+                scan.inputs.push("layout-macro".into());
+            }
         }
         Unit {
             kind,
@@ -720,6 +748,7 @@ impl FileCx<'_> {
             root_key: None,
             site: None,
             inputs: scan.inputs,
+            layout,
         }
     }
 
@@ -750,6 +779,9 @@ impl FileCx<'_> {
         let name = unraw(&ident.to_string());
         let path = self.display_path(inline, &name);
         let scope = self.display_path(inline, "");
+        let attrs = item_attrs(item);
+        self.keep_docs = reads_docs(attrs);
+        let extra = attribute_names(attrs);
         let unit = self.push(
             kind,
             name,
@@ -759,7 +791,9 @@ impl FileCx<'_> {
             Some(item.span()),
         );
         unit.scope = scope;
-        unit
+        unit.extra_names = extra;
+        self.keep_docs = false;
+        self.out.units.last_mut().expect("just pushed")
     }
 
     fn item(&mut self, item: &syn::Item, inline: &mut Vec<String>) {
@@ -793,6 +827,7 @@ impl FileCx<'_> {
                 unit.scope = scope;
                 unit.root_key = parts.root_key;
                 unit.site = site;
+                unit.extra_names = attribute_names(&f.attrs);
                 self.nested(inline, format!("{name}()"), |n| {
                     syn::visit::Visit::visit_block(n, &f.block)
                 });
@@ -801,9 +836,10 @@ impl FileCx<'_> {
                 self.push_named(Kind::Struct, ident, item, inline);
             }
             Item::Enum(e) => {
-                let variants = e.variants.iter().map(|v| simple(&v.ident)).collect();
+                let variants: Vec<String> = e.variants.iter().map(|v| simple(&v.ident)).collect();
                 self.push_named(Kind::Enum, &e.ident, item, inline)
-                    .extra_names = variants;
+                    .extra_names
+                    .extend(variants);
             }
             Item::Union(syn::ItemUnion { ident, .. }) => {
                 self.push_named(Kind::Union, ident, item, inline);
@@ -841,33 +877,46 @@ impl FileCx<'_> {
                 for a in &attrs {
                     refs.extend(Refs::of(*a));
                 }
-                let inline_marker = m.content.as_ref().map(|_| quote!({}));
+
                 let path = self.display_path(inline, &name);
                 self.push(
                     Kind::Mod,
                     name.clone(),
                     path,
-                    &[quote!(#(#attrs)* #vis mod #ident #inline_marker)],
+                    &[quote!(#(#attrs)* #vis mod #ident)],
                     refs,
                     None,
                 )
                 .scope = scope;
                 match &m.content {
                     Some((_, items)) => {
+                        // `#[path = "other"] mod outer { mod inner; }` loads `other/inner.rs`.
+                        let dir = path_attrs(&m.attrs)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_else(|| name.clone());
                         inline.push(name);
+                        self.inline_dirs.push(dir);
                         self.items(items, inline);
+                        self.inline_dirs.pop();
                         inline.pop();
                     }
                     None => {
                         let mut module = self.module.clone();
                         module.extend(inline.iter().cloned());
                         module.push(name.clone());
-                        for file in mod_file_candidates(
-                            self.file,
-                            inline,
-                            &name,
-                            path_attr(&m.attrs).as_deref(),
-                        ) {
+                        let paths = path_attrs(&m.attrs);
+                        let dirs = self.inline_dirs.clone();
+                        let mut files = Vec::new();
+                        // `#[cfg_attr(feature = "x", path = "…")]`: every file it may load.
+                        if paths.is_empty() || m.attrs.iter().any(|a| a.path().is_ident("cfg_attr"))
+                        {
+                            files.extend(mod_file_candidates(self.file, &dirs, &name, None));
+                        }
+                        for p in &paths {
+                            files.extend(mod_file_candidates(self.file, &dirs, &name, Some(p)));
+                        }
+                        for file in files {
                             self.out.mods.push((file, module.clone()));
                         }
                     }
@@ -1025,7 +1074,6 @@ impl FileCx<'_> {
         if let (true, Some(ident)) = (m.mac.path.is_ident("macro_rules"), &m.ident) {
             let name = simple(ident);
             let path = format!("{}!", self.display_path(inline, &name));
-            let body = super::normalize::normalize(m.mac.tokens.clone());
             let unit = self.push(
                 Kind::MacroRules,
                 name,
@@ -1034,9 +1082,16 @@ impl FileCx<'_> {
                 refs,
                 Some(item.span()),
             );
-            unit.extra_names = defined_names(m.mac.tokens.clone());
+            let mut extra = defined_names(m.mac.tokens.clone());
+            for n in nested_invocation_names(m.mac.tokens.clone()) {
+                if !extra.contains(&n) {
+                    extra.push(n);
+                }
+            }
+            unit.extra_names = extra;
+            unit.filed_under = body_impl_names(m.mac.tokens.clone());
             unit.scope = scope;
-            if body.contains("paste") || body.contains("concat_idents") || body.contains("[ <") {
+            if pastes(m.mac.tokens.clone()) {
                 unit.inputs.push("pastes".into());
             }
             return;
@@ -1053,12 +1108,17 @@ impl FileCx<'_> {
         let path = format!("{}!{{…}}", self.display_path(inline, &label));
         let extra = invocation_names(m.mac.tokens.clone());
         let generator = matches!(label.as_str(), "paste" | "concat_idents");
+        let mut opaque = generator;
         if label == "include" {
-            // The included file's items belong to this module.
-            if let Some(file) = literal_path(m.mac.tokens.clone(), self.file) {
-                let mut module = self.module.clone();
-                module.extend(inline.iter().cloned());
-                self.out.mods.push((file, module));
+            // The included file's items belong to this module; a computed path (`OUT_DIR`)
+            // defines names nobody can see, so it counts everywhere.
+            match literal_path(m.mac.tokens.clone(), self.file) {
+                Some(file) => {
+                    let mut module = self.module.clone();
+                    module.extend(inline.iter().cloned());
+                    self.out.mods.push((file, module));
+                }
+                None => opaque = true,
             }
         }
         let unit = self.push(
@@ -1071,7 +1131,7 @@ impl FileCx<'_> {
         );
         unit.extra_names = extra;
         unit.scope = scope;
-        if generator {
+        if opaque {
             unit.kind = Kind::Opaque;
         }
     }
@@ -1104,6 +1164,24 @@ impl FileCx<'_> {
         let (ident, generics) = (&t.ident, &t.generics);
         let header = quote!(trait #ident #generics);
         for item in &t.items {
+            if let syn::TraitItem::Const(c) = item {
+                // A default associated const (`u64::N` through `impl Tr for u64 {}`).
+                if c.default.is_some() {
+                    let name = unraw(&c.ident.to_string());
+                    let mut refs = Refs::of(item);
+                    refs.names.insert(trait_name.clone());
+                    self.push(
+                        Kind::AssocConst,
+                        name.clone(),
+                        format!("{path}::{name}"),
+                        &[header.clone(), item.to_token_stream()],
+                        refs,
+                        Some(item.span()),
+                    )
+                    .scope = scope.clone();
+                }
+                continue;
+            }
             let syn::TraitItem::Fn(f) = item else {
                 continue;
             };
@@ -1342,8 +1420,25 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Leaf>
     }
 }
 
-/// Every name of a trait impl's header but its own generic parameters and lifetimes.
+/// The names a trait impl is filed under: the last segment of each path of its header
+/// (trait, self type) and of every generic argument and wrapped type, at any depth — but
+/// the impl's own generic parameters. `impl std::fmt::Display for X` files under `Display`
+/// and `X`, not `std` or `fmt`.
 fn header_names(i: &syn::ItemImpl) -> Vec<String> {
+    struct Last<'o>(&'o mut Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Last<'_> {
+        fn visit_path(&mut self, p: &'ast syn::Path) {
+            if let Some(last) = p.segments.last() {
+                let n = unraw(&last.ident.to_string());
+                if !self.0.contains(&n) {
+                    self.0.push(n);
+                }
+            }
+            for seg in &p.segments {
+                self.visit_path_arguments(&seg.arguments);
+            }
+        }
+    }
     let own: HashSet<String> = i
         .generics
         .params
@@ -1354,16 +1449,14 @@ fn header_names(i: &syn::ItemImpl) -> Vec<String> {
             syn::GenericParam::Lifetime(_) => None,
         })
         .collect();
-    let mut tokens = i.self_ty.to_token_stream();
-    if let Some((_, p, _)) = &i.trait_ {
-        tokens.extend(p.to_token_stream());
-    }
-    tokens.extend(i.generics.to_token_stream());
     let mut out = Vec::new();
-    idents(tokens, &mut out);
-    out.retain(|n| {
-        !own.contains(n) && !matches!(n.as_str(), "dyn" | "for" | "mut" | "const" | "impl")
-    });
+    let mut v = Last(&mut out);
+    syn::visit::Visit::visit_type(&mut v, &i.self_ty);
+    if let Some((_, p, _)) = &i.trait_ {
+        syn::visit::Visit::visit_path(&mut v, p);
+    }
+    syn::visit::Visit::visit_generics(&mut v, &i.generics);
+    out.retain(|n| !own.contains(n));
     out
 }
 
@@ -1464,6 +1557,7 @@ fn defined_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
                     if !matches!(
                         kw.as_str(),
                         "fn" | "static"
+                            | "use"
                             | "const"
                             | "struct"
                             | "enum"
@@ -1473,6 +1567,21 @@ fn defined_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
                             | "mod"
                             | "macro_rules"
                     ) {
+                        continue;
+                    }
+                    if kw == "use" {
+                        // Every name of the path: the last one is what it introduces.
+                        let mut path = proc_macro2::TokenStream::new();
+                        for t in trees[i + 1..].iter().take_while(|t| !matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';')) {
+                            path.extend([t.clone()]);
+                        }
+                        let mut names = Vec::new();
+                        idents(path, &mut names);
+                        for n in names {
+                            if !out.contains(&n) && !is_common(&n) {
+                                out.push(n);
+                            }
+                        }
                         continue;
                     }
                     let mut j = i + 1;
@@ -1556,6 +1665,16 @@ pub fn unit_hash(kind: Kind, parts: &[proc_macro2::TokenStream]) -> [u8; 32] {
     *blake3::hash(text.as_bytes()).as_bytes()
 }
 
+/// [`unit_hash`], keeping doc comments (for items whose macros may read them).
+pub fn unit_hash_keeping_docs(kind: Kind, parts: &[proc_macro2::TokenStream]) -> [u8; 32] {
+    let mut text = String::from(kind.tag());
+    for p in parts {
+        text.push_str(" \u{1f} ");
+        super::normalize::normalize_keeping_docs(p.clone(), &mut text);
+    }
+    *blake3::hash(text.as_bytes()).as_bytes()
+}
+
 /// blake3 of normalized tokens alone (root keys).
 pub fn text_hash(parts: &[proc_macro2::TokenStream]) -> [u8; 32] {
     let mut text = String::new();
@@ -1565,17 +1684,43 @@ pub fn text_hash(parts: &[proc_macro2::TokenStream]) -> [u8; 32] {
     *blake3::hash(text.as_bytes()).as_bytes()
 }
 
-fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
-    attrs.iter().find_map(|a| match &a.meta {
-        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(s),
-                ..
-            }) => Some(s.value()),
-            _ => None,
-        },
-        _ => None,
-    })
+fn path_attrs(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in attrs {
+        match &a.meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("path") => {
+                if let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &nv.value
+                {
+                    out.push(s.value());
+                }
+            }
+            syn::Meta::List(l) if l.path.is_ident("cfg_attr") => {
+                // `cfg_attr(pred, path = "…")`: the path it may set.
+                let text: Vec<proc_macro2::TokenTree> = l.tokens.clone().into_iter().collect();
+                for (i, t) in text.iter().enumerate() {
+                    if let (
+                        proc_macro2::TokenTree::Ident(id),
+                        Some(proc_macro2::TokenTree::Punct(eq)),
+                        Some(proc_macro2::TokenTree::Literal(lit)),
+                    ) = (t, text.get(i + 1), text.get(i + 2))
+                    {
+                        if id == "path" && eq.as_char() == '=' {
+                            if let Ok(syn::Lit::Str(s)) =
+                                syn::parse_str::<syn::Lit>(&lit.to_string())
+                            {
+                                out.push(s.value());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Files `mod name;` (inside inline modules `inline`, in `file`) may load. Both the
@@ -1614,4 +1759,194 @@ fn mod_file_candidates(
         out.push(dir.join(p));
     }
     out
+}
+
+/// The attributes of an item that has them.
+fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+    match item {
+        syn::Item::Struct(x) => &x.attrs,
+        syn::Item::Enum(x) => &x.attrs,
+        syn::Item::Union(x) => &x.attrs,
+        syn::Item::Type(x) => &x.attrs,
+        syn::Item::Const(x) => &x.attrs,
+        syn::Item::Static(x) => &x.attrs,
+        syn::Item::Fn(x) => &x.attrs,
+        syn::Item::Trait(x) => &x.attrs,
+        _ => &[],
+    }
+}
+
+/// Attributes that are not macros of some crate: they read no docs and name no
+/// collections (`#[serde]`, `#[hash]` are helpers of derives that do neither).
+fn is_builtin_attribute(a: &syn::Attribute) -> bool {
+    let Some(first) = a.path().segments.first() else {
+        return true;
+    };
+    matches!(
+        first.ident.to_string().as_str(),
+        "derive"
+            | "cfg"
+            | "cfg_attr"
+            | "doc"
+            | "allow"
+            | "warn"
+            | "deny"
+            | "forbid"
+            | "expect"
+            | "inline"
+            | "cold"
+            | "must_use"
+            | "repr"
+            | "non_exhaustive"
+            | "deprecated"
+            | "test"
+            | "ignore"
+            | "should_panic"
+            | "path"
+            | "macro_export"
+            | "macro_use"
+            | "automatically_derived"
+            | "track_caller"
+            | "no_mangle"
+            | "export_name"
+            | "link_section"
+            | "link_name"
+            | "serde"
+            | "checkpoint"
+            | "hash"
+            | "no_hash"
+            | "hash_by"
+            | "rustfmt"
+            | "clippy"
+            | "diagnostic"
+            | "target_feature"
+            | "used"
+            | "default"
+    )
+}
+
+/// Derives that never read doc comments.
+fn is_std_derive(name: &str) -> bool {
+    matches!(
+        name,
+        "Debug"
+            | "Clone"
+            | "Copy"
+            | "PartialEq"
+            | "Eq"
+            | "PartialOrd"
+            | "Ord"
+            | "Hash"
+            | "Default"
+            | "Serialize"
+            | "Deserialize"
+            | "ObjectHash"
+    )
+}
+
+/// Whether a derive or attribute macro on the item may read its doc comments (clap's
+/// help text, schemars' descriptions): then docs count.
+fn reads_docs(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        if a.path().is_ident("derive") {
+            let mut any = false;
+            let _ = a.parse_nested_meta(|m| {
+                let name = m.path.segments.last().map(|s| s.ident.to_string());
+                any |= name.is_some_and(|n| !is_std_derive(&n));
+                Ok(())
+            });
+            any
+        } else {
+            !is_builtin_attribute(a)
+        }
+    })
+}
+
+/// Names in the arguments of an item's non-builtin attributes: an item registered under
+/// a name (`#[distributed_slice(HANDLERS)]`, `#[proc_macro_derive(Answer)]`) is found by it.
+fn attribute_names(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in attrs.iter().filter(|a| !is_builtin_attribute(a)) {
+        if let syn::Meta::List(l) = &a.meta {
+            idents(l.tokens.clone(), &mut out);
+        }
+    }
+    out.retain(|n| !is_common(n));
+    out
+}
+
+/// Identifiers passed to macros invoked inside a macro body (`inner!(helper)` in
+/// `outer!`'s body may define `helper`).
+fn nested_invocation_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    fn walk(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        for (i, tt) in trees.iter().enumerate() {
+            if let proc_macro2::TokenTree::Group(g) = tt {
+                let invoked = matches!(
+                    (i.checked_sub(2).map(|j| &trees[j]), trees.get(i.wrapping_sub(1))),
+                    (Some(proc_macro2::TokenTree::Ident(_)), Some(proc_macro2::TokenTree::Punct(p))) if p.as_char() == '!'
+                );
+                if invoked {
+                    idents(g.stream(), out);
+                } else {
+                    walk(g.stream(), out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(tokens, &mut out);
+    out.retain(|n| !is_common(n));
+    out
+}
+
+/// Names of the `impl … for …` headers written in a macro body: the invocation is an
+/// impl of those types (`impl Add for Money` inside `ops!()`).
+fn body_impl_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    fn walk(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        let mut i = 0;
+        while i < trees.len() {
+            match &trees[i] {
+                proc_macro2::TokenTree::Ident(id) if id == "impl" => {
+                    let mut j = i + 1;
+                    let mut header = proc_macro2::TokenStream::new();
+                    while j < trees.len()
+                        && !matches!(&trees[j], proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace)
+                    {
+                        header.extend([trees[j].clone()]);
+                        j += 1;
+                    }
+                    idents(header, out);
+                    i = j;
+                    continue;
+                }
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    let mut out = Vec::new();
+    walk(tokens, &mut out);
+    out.retain(|n| !is_common(n) && n != "for" && n != "where");
+    out
+}
+
+/// Whether a macro body builds identifiers from pieces (`paste!`, `[< … >]`,
+/// `concat_idents!`), judged on its tokens (a string mentioning "paste" does not count).
+fn pastes(tokens: proc_macro2::TokenStream) -> bool {
+    let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+    trees.iter().enumerate().any(|(i, tt)| match tt {
+        proc_macro2::TokenTree::Ident(id) => {
+            (id == "paste" || id == "concat_idents")
+                && matches!(trees.get(i + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '!')
+        }
+        proc_macro2::TokenTree::Group(g) => {
+            (g.delimiter() == proc_macro2::Delimiter::Bracket
+                && matches!(g.stream().into_iter().next(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '<'))
+                || pastes(g.stream())
+        }
+        _ => false,
+    })
 }

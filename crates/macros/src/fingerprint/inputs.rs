@@ -19,6 +19,8 @@ pub struct Scan {
     pub inputs: Vec<String>,
     /// The unit's behaviour depends on its source position, spacing or path.
     pub layout: bool,
+    /// Literal paths of `include*!` (a macro's are relative to where it is invoked).
+    pub include_lits: Vec<String>,
 }
 
 impl Scan {
@@ -49,18 +51,56 @@ fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
                     Some(TokenTree::Group(g)) if bang => Some(g.stream()),
                     _ => None,
                 };
+                let params = args.as_ref().is_some_and(|a| {
+                    a.clone()
+                        .into_iter()
+                        .any(|t| matches!(&t, TokenTree::Punct(p) if p.as_char() == '$'))
+                });
                 match (name.as_str(), args) {
                     ("include_str" | "include_bytes" | "include", Some(args)) => {
-                        out.add(include_input(args, dir));
+                        if params {
+                            out.add("param-input".into());
+                        }
+                        if let Some(lit) = first_str(args.clone()).filter(|_| !params) {
+                            out.include_lits.push(lit);
+                        }
+                        let input = include_input(args, dir);
+                        if name == "include" {
+                            if let Some(path) = input.strip_prefix("file:") {
+                                out.add(format!("code:{path}"));
+                            }
+                        }
+                        out.add(input);
                     }
-                    ("env" | "option_env", Some(args)) => match first_str(args) {
-                        Some(var) => out.add(format!("env:{var}")),
-                        None => out.add("build".into()),
-                    },
+                    ("env" | "option_env", Some(args)) => {
+                        if params {
+                            out.add("param-input".into());
+                        }
+                        match concat_value(args) {
+                            Some(var) => out.add(format!("env:{var}")),
+                            None => out.add("build".into()),
+                        }
+                    }
+                    (m, Some(args)) if !is_std_macro(m) => {
+                        // What a user's macro may read on the invoker's behalf (see
+                        // `Eval`): where it is invoked from, and the strings it is given.
+                        let dir = dir.display();
+                        out.add(format!("invokes:{m}\x1f{dir}"));
+                        let mut lits = Vec::new();
+                        all_strs(args.clone(), &mut lits);
+                        for lit in lits {
+                            out.add(format!("lit:{m}\x1f{dir}\x1f{lit}"));
+                        }
+                    }
                     ("line" | "column" | "file" | "module_path" | "stringify", Some(_)) => {
                         out.layout = true;
                     }
                     ("cfg" | "cfg_attr", _) => out.add("cfg".into()),
+                    ("track_caller", _) => out.add("caller-layout".into()),
+                    ("caller", _) if matches!(trees.get(i.wrapping_sub(3)), Some(TokenTree::Ident(l)) if l == "Location") =>
+                    {
+                        out.add("caller-layout".into());
+                    }
                     ("type_name" | "type_name_of_val", _) => {
                         out.layout = true;
                         out.add("typename".into());
@@ -73,22 +113,110 @@ fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
     }
 }
 
-/// The file an `include*!` reads: a literal path relative to the including file, or a
-/// literal joined to `OUT_DIR`; anything else stands for the build script that made it.
+/// Std macros, whose arguments read nothing on the caller's behalf.
+fn is_std_macro(name: &str) -> bool {
+    matches!(
+        name,
+        "println"
+            | "print"
+            | "eprintln"
+            | "eprint"
+            | "format"
+            | "format_args"
+            | "write"
+            | "writeln"
+            | "vec"
+            | "assert"
+            | "assert_eq"
+            | "assert_ne"
+            | "debug_assert"
+            | "debug_assert_eq"
+            | "debug_assert_ne"
+            | "panic"
+            | "todo"
+            | "unimplemented"
+            | "unreachable"
+            | "dbg"
+            | "matches"
+            | "concat"
+            | "stringify"
+            | "include_str"
+            | "include_bytes"
+            | "include"
+            | "env"
+            | "option_env"
+            | "cfg"
+            | "line"
+            | "column"
+            | "file"
+            | "module_path"
+            | "macro_rules"
+            | "thread_local"
+            | "compile_error"
+    )
+}
+
+/// The file an `include*!` reads: a literal path relative to the including file; a
+/// `concat!` of literals and `env!`s (`env!("CARGO_MANIFEST_DIR")`, `env!("OUT_DIR")`),
+/// evaluated at identity time; anything else stands for the build script that made it.
 fn include_input(args: TokenStream, dir: &Path) -> String {
     let text = args.to_string();
-    if text.contains("OUT_DIR") {
-        let mut strs = Vec::new();
-        all_strs(args, &mut strs);
-        strs.retain(|s| s != "OUT_DIR");
-        return format!("outdir:{}", strs.concat());
+    if !text.contains("env") && !text.contains("concat") {
+        return match first_str(args) {
+            Some(rel) => format!("file:{}", dir.join(rel).display()),
+            None => "build".into(),
+        };
     }
-    match first_str(args) {
-        Some(rel) if !text.contains("env") && !text.contains("concat") => {
-            format!("file:{}", dir.join(rel).display())
+    match concat_pieces(args) {
+        Some(pieces) => format!("path:{}\x1f{}", dir.display(), pieces.join("\x1f")),
+        None => "build".into(),
+    }
+}
+
+/// `"a"`, `concat!("a", "b")`: the string, when every piece is a literal.
+fn concat_value(args: TokenStream) -> Option<String> {
+    let pieces = concat_pieces(args)?;
+    pieces
+        .iter()
+        .map(|p| p.strip_prefix("lit:").map(String::from))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.concat())
+}
+
+/// The pieces of a `concat!` of literals and `env!("VAR")`s (or of one literal):
+/// `lit:TEXT` and `env:VAR`.
+fn concat_pieces(args: TokenStream) -> Option<Vec<String>> {
+    let trees: Vec<TokenTree> = args.into_iter().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < trees.len() {
+        match &trees[i] {
+            TokenTree::Literal(l) => match syn::parse_str::<syn::Lit>(&l.to_string()) {
+                Ok(syn::Lit::Str(s)) => out.push(format!("lit:{}", s.value())),
+                _ => return None,
+            },
+            TokenTree::Ident(id) => {
+                let group = match (trees.get(i + 1), trees.get(i + 2)) {
+                    (Some(TokenTree::Punct(p)), Some(TokenTree::Group(g)))
+                        if p.as_char() == '!' =>
+                    {
+                        g.stream()
+                    }
+                    _ => return None,
+                };
+                match id.to_string().as_str() {
+                    "concat" => out.extend(concat_pieces(group)?),
+                    "env" => out.push(format!("env:{}", first_str(group)?)),
+                    _ => return None,
+                }
+                i += 2;
+            }
+            TokenTree::Punct(p) if p.as_char() == ',' => {}
+            _ => return None,
         }
-        _ => "build".into(),
+        i += 1;
     }
+    (!out.is_empty()).then_some(out)
 }
 
 /// The first string literal at any depth of `tokens` (`"x"` of `concat!(env!("A"), "x")` is
@@ -146,9 +274,18 @@ pub fn layout_text(text: &str, start: (usize, usize), end: usize) -> String {
 pub struct Build {
     /// `--cfg` values (features, `rustc-cfg` of a build script), `--test`, `--target`: sorted.
     pub cfg: Vec<String>,
-    /// Effective `debug_assertions` and `overflow_checks`: they change what arithmetic and
-    /// `debug_assert!` do in every function.
+    /// Effective `debug_assertions` and `overflow_checks`, the edition and the panic
+    /// strategy: they change what arithmetic, `debug_assert!`, method resolution and
+    /// unwinding do in every function.
     pub profile: String,
+    /// `--extern` crates: code name and file name (whose hash is Cargo's metadata).
+    pub externs: Vec<(String, String)>,
+}
+
+/// The host the macro runs on (its own target, recorded by its build script): what a
+/// native build, which names no `--target`, compiles for.
+fn host() -> String {
+    env!("CHECKPOINTER_MACROS_HOST").to_string()
 }
 
 impl Build {
@@ -160,6 +297,10 @@ impl Build {
     /// From a rustc command line without the program name.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Build {
         let mut cfg = Vec::new();
+        let mut target = None::<String>;
+        let mut edition = String::from("2015");
+        let mut panic = String::from("unwind");
+        let mut externs = Vec::new();
         let (mut opt_level, mut debug_assertions, mut overflow_checks) =
             (String::from("0"), None::<bool>, None::<bool>);
         let mut args = args.into_iter();
@@ -177,7 +318,19 @@ impl Build {
             if let Some(v) = value("--cfg") {
                 cfg.push(format!("cfg {v}"));
             } else if let Some(v) = value("--target") {
-                cfg.push(format!("target {v}"));
+                target = Some(v);
+            } else if let Some(v) = value("--edition") {
+                edition = v;
+            } else if let Some(v) = value("--extern") {
+                // `name=…/libname-HASH.rlib`: Cargo's hash covers the crate's version,
+                // features, profile and its own dependencies.
+                if let Some((name, path)) = v.split_once('=') {
+                    let file = Path::new(path)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    externs.push((name.to_string(), file));
+                }
             } else if arg == "--test" {
                 cfg.push("test".into());
             } else if let Some(v) = value("-C").or_else(|| arg.strip_prefix("-C").map(String::from))
@@ -187,20 +340,25 @@ impl Build {
                     "opt-level" => opt_level = v.to_string(),
                     "debug-assertions" => debug_assertions = Some(flag(v)),
                     "overflow-checks" => overflow_checks = Some(flag(v)),
+                    "panic" => panic = v.to_string(),
                     "target-feature" | "target-cpu" => cfg.push(format!("-C {k}={v}")),
                     _ => {}
                 }
             }
         }
+        // A native build names no target: it is the host, the macro's own.
+        cfg.push(format!("target {}", target.unwrap_or_else(host)));
         cfg.sort();
         cfg.dedup();
         let debug_assertions = debug_assertions.unwrap_or(opt_level == "0");
         let overflow_checks = overflow_checks.unwrap_or(debug_assertions);
+        externs.sort();
         Build {
             cfg,
             profile: format!(
-                "debug_assertions={debug_assertions} overflow_checks={overflow_checks}"
+                "debug_assertions={debug_assertions} overflow_checks={overflow_checks} edition={edition} panic={panic}"
             ),
+            externs,
         }
     }
 }
@@ -210,6 +368,8 @@ pub struct Eval<'a> {
     pub build: &'a Build,
     /// The manifest directory of the crate being compiled.
     pub manifest_dir: &'a Path,
+    /// The workspace's manifests (root and members).
+    pub workspace_manifests: &'a [PathBuf],
 }
 
 impl Eval<'_> {
@@ -221,11 +381,32 @@ impl Eval<'_> {
         h.update(b"\0");
         if let Some(path) = input.strip_prefix("file:") {
             file(Path::new(path), h);
-        } else if let Some(rel) = input.strip_prefix("outdir:") {
-            match std::env::var_os("OUT_DIR").filter(|_| own) {
-                Some(dir) => file(&PathBuf::from(dir).join(rel.trim_start_matches('/')), h),
-                None => self.crate_files(dep_dir, h),
+        } else if let Some(spec) = input.strip_prefix("path:") {
+            // `concat!(env!("CARGO_MANIFEST_DIR"), "/data.txt")`: rustc's env is ours.
+            let mut parts = spec.split('\x1f');
+            let dir = PathBuf::from(parts.next().unwrap_or(""));
+            let mut path = String::new();
+            for p in parts {
+                if let Some(l) = p.strip_prefix("lit:") {
+                    path.push_str(l);
+                } else if let Some(v) = p.strip_prefix("env:") {
+                    let value = if v == "CARGO_MANIFEST_DIR" {
+                        Some(dep_dir.display().to_string())
+                    } else {
+                        std::env::var(v).ok().filter(|_| own)
+                    };
+                    match value {
+                        Some(v) => path.push_str(&v),
+                        None => {
+                            self.crate_files(dep_dir, h);
+                            return;
+                        }
+                    }
+                }
             }
+            file(&dir.join(path), h);
+            h.update(b"build.rs");
+            file(&self.manifest_dir.join("build.rs"), h);
         } else if let Some(var) = input.strip_prefix("env:") {
             // A dependency's env! saw the dependency's own environment: its manifest and
             // build script decide it, so they stand in beside this build's value.
@@ -247,9 +428,18 @@ impl Eval<'_> {
                     h.update(b"\n");
                 }
             } else {
-                // A dependency's features are decided by the manifests that depend on it.
+                // A dependency's features are decided by the manifests that depend on it
+                // (unified over the workspace), its profile by the workspace root, and the
+                // features asked for on the command line reach it only through this
+                // build's `--extern` file names (hashed for the crates named).
                 self.crate_files(dep_dir, h);
                 self.crate_files(self.manifest_dir, h);
+                for m in self.workspace_manifests {
+                    file(m, h);
+                }
+                for c in &self.build.cfg {
+                    h.update(c.as_bytes());
+                }
             }
         } else if input == "build" {
             self.crate_files(if own { self.manifest_dir } else { dep_dir }, h);
@@ -257,7 +447,7 @@ impl Eval<'_> {
     }
 
     /// The manifest and build script of the crate at `dir`.
-    fn crate_files(&self, dir: &Path, h: &mut blake3::Hasher) {
+    pub fn crate_files(&self, dir: &Path, h: &mut blake3::Hasher) {
         for name in ["Cargo.toml", "build.rs"] {
             h.update(name.as_bytes());
             file(&dir.join(name), h);
@@ -265,7 +455,8 @@ impl Eval<'_> {
     }
 }
 
-fn file(path: &Path, h: &mut blake3::Hasher) {
+/// Hashes the bytes of `path` (or that it is missing).
+pub fn file(path: &Path, h: &mut blake3::Hasher) {
     match std::fs::read(path) {
         Ok(bytes) => {
             h.update(&(bytes.len() as u64).to_le_bytes());
@@ -298,7 +489,11 @@ mod tests {
         assert!(scan_str("fn f() -> u32 { line!() }").layout);
         assert!(scan_str("fn f() -> &'static str { std::any::type_name::<u8>() }").layout);
         let s = scan_str(r#"include!(concat!(env!("OUT_DIR"), "/gen.rs"));"#);
-        assert!(s.inputs.contains(&"outdir:/gen.rs".to_string()), "{s:?}");
+        assert!(
+            s.inputs
+                .contains(&"path:/p/src\x1fenv:OUT_DIR\x1flit:/gen.rs".to_string()),
+            "{s:?}"
+        );
         assert_eq!(scan_str("#[cfg(test)] fn f() {}").inputs, ["cfg"]);
     }
 

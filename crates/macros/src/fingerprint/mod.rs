@@ -249,7 +249,17 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         (None, Some(idx)) => idx.scoped.keys().map(String::as_str).collect(),
         (None, None) => Vec::new(),
     };
-    let found = resolver.closure(&refs, &roots, &scopes);
+    let mut found = resolver.closure(&refs, &roots, &scopes);
+    // `include!("expr.in")` in a body: the names the included code uses count too. They are
+    // read now (the file is not part of the cached index), and followed like the body's.
+    let code_refs = included_code_refs(&index_refs, &found.units, &function, file.as_deref());
+    if !code_refs.loose.is_empty() {
+        let more = resolver.closure(&code_refs, &[], &[]);
+        let mut seen: std::collections::HashSet<_> = found.units.iter().copied().collect();
+        found
+            .units
+            .extend(more.units.into_iter().filter(|u| seen.insert(*u)));
+    }
     let closure = &found.units;
 
     let own = own_text(request);
@@ -271,6 +281,10 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     if let Some(unit) = root_unit.filter(|u| u.path.contains("()")) {
         h.update(b"\0nested\0");
         h.update(unit.path.as_bytes());
+        // Sibling blocks of one function give equal paths: the line tells them apart.
+        if let Some((_, start, _)) = &unit.site {
+            h.update(&start.to_le_bytes());
+        }
     }
     for (kind, hash, _) in &units {
         h.update(format!("\0{kind:?}\0").as_bytes());
@@ -284,6 +298,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     let eval = inputs::Eval {
         build: &site.build,
         manifest_dir,
+        workspace_manifests: &plan.workspace_manifests,
     };
     let own_inputs = inputs::scan(
         function.to_token_stream(),
@@ -311,6 +326,70 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         }
         eval.input(input, *own, dir, &mut h);
     }
+    // What user macros read on their invokers' behalf: `include_str!("x")` in a macro is
+    // relative to where it is invoked, `include_str!($f)`/`env!($v)` read the invoker's
+    // strings, and `line!`/`stringify!` or `#[track_caller]` observe the invoker's layout.
+    let mut relative: Vec<(&str, &str)> = Vec::new();
+    let mut param_macros: Vec<&str> = Vec::new();
+    let mut layout_macros: Vec<&str> = Vec::new();
+    for &(i, u) in closure {
+        let unit = &index_refs[i].units[u];
+        for input in &unit.inputs {
+            if let Some(lit) = input.strip_prefix("relinclude:") {
+                relative.push((unit.name.as_str(), lit));
+            } else if input == "param-input" && unit.kind == Kind::MacroRules {
+                param_macros.push(unit.name.as_str());
+            } else if input == "layout-macro" {
+                layout_macros.push(unit.name.as_str());
+            } else if input == "caller-layout" {
+                layout = true;
+            }
+        }
+    }
+    for (_, _, input) in &read {
+        let mut parts = input.splitn(3, '\x1f');
+        if let Some(m) = input
+            .strip_prefix("invokes:")
+            .and_then(|r| r.split('\x1f').next())
+        {
+            let dir = input.split('\x1f').nth(1).unwrap_or("");
+            layout |= layout_macros.contains(&m);
+            for (_, lit) in relative.iter().filter(|(name, _)| *name == m) {
+                h.update(b"\0relative\0");
+                inputs::file(&Path::new(dir).join(lit), &mut h);
+            }
+        } else if let (Some(m), Some(dir), Some(lit)) = (
+            parts.next().and_then(|p| p.strip_prefix("lit:")),
+            parts.next(),
+            parts.next(),
+        ) {
+            if param_macros.contains(&m) {
+                h.update(b"\0param\0");
+                inputs::file(&Path::new(dir).join(lit), &mut h);
+                match std::env::var_os(lit) {
+                    Some(v) => h.update(v.as_encoded_bytes()),
+                    None => h.update(b"\xffunset"),
+                };
+            }
+        }
+    }
+    if layout
+        && (own_inputs.layout
+            || !layout_macros.is_empty()
+            || read.iter().any(|r| r.2 == "caller-layout"))
+    {
+        // Every unit's own position and text, where a macro or a caller-tracking function
+        // may observe it.
+        h.update(b"\0layouts\0");
+        if let Some(l) = root_unit.and_then(|u| u.layout) {
+            h.update(&l);
+        }
+        for &(i, u) in closure {
+            if let Some(l) = &index_refs[i].units[u].layout {
+                h.update(l);
+            }
+        }
+    }
     if layout {
         // `line!`, `column!`, `stringify!`: the function's own position and source text
         // (its unit's hash holds them), and the attribute's line.
@@ -337,7 +416,17 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     }
     let _ = layout;
 
-    // Registry and git crates the closure names: their resolved versions.
+    // Crates the closure names: the file rustc links (`--extern`; Cargo's hash in its name
+    // covers version, features, profile and the crate's own dependencies), and the resolved
+    // versions in `Cargo.lock` with their dependencies (for builds without `--extern`).
+    for (name, file) in &site.build.externs {
+        if found.names.contains(name.as_str()) {
+            h.update(b"\0extern\0");
+            h.update(name.as_bytes());
+            h.update(b"=");
+            h.update(file.as_bytes());
+        }
+    }
     let mut pinned: Vec<&str> = Vec::new();
     for name in &found.names {
         if let Some(lines) = plan.externals.get(*name) {
@@ -424,6 +513,36 @@ pub fn own_tokens_only(request: &Request, why: &str) -> Fingerprint {
         identity,
         items: vec![(format!("{name} (own tokens only: {why})"), short)],
     }
+}
+
+/// The references of code the closure `include!`s (the `code:` inputs): read at identity
+/// time, since the included file is not part of the cached index.
+fn included_code_refs(
+    indexes: &[&CrateIndex],
+    closure: &[resolve::UnitId],
+    function: &syn::ItemFn,
+    file: Option<&Path>,
+) -> Refs {
+    let mut paths: Vec<String> = Vec::new();
+    let own = inputs::scan(function.to_token_stream(), file.unwrap_or(Path::new("")));
+    let unit_inputs = closure
+        .iter()
+        .flat_map(|&(i, u)| indexes[i].units[u].inputs.iter());
+    for input in own.inputs.iter().chain(unit_inputs) {
+        if let Some(p) = input.strip_prefix("code:") {
+            paths.push(p.to_string());
+        }
+    }
+    let mut refs = Refs::default();
+    for p in paths {
+        if let Some(tokens) = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| t.parse::<TokenStream>().ok())
+        {
+            refs.add_loose_tokens(tokens);
+        }
+    }
+    refs
 }
 
 /// References the identity options add: `deps(path, …)` by path, and every other name in

@@ -22,6 +22,12 @@ pub fn normalize_into(tokens: TokenStream, out: &mut String) {
     normalize_group(tokens, true, false, out);
 }
 
+/// Like [`normalize_into`], keeping doc comments: for items whose derives or attribute
+/// macros may read them (clap's help text, schemars' descriptions).
+pub fn normalize_keeping_docs(tokens: TokenStream, out: &mut String) {
+    normalize_group(tokens, true, true, out);
+}
+
 /// `drop_comma`: whether a comma ending this group is layout (see [`trailing_comma_is_layout`]).
 /// `in_macro`: the group is (inside) a macro invocation's arguments, where docs are data.
 fn normalize_group(tokens: TokenStream, drop_comma: bool, in_macro: bool, out: &mut String) {
@@ -30,7 +36,10 @@ fn normalize_group(tokens: TokenStream, drop_comma: bool, in_macro: bool, out: &
     // The previous token was a joint punct: the next punct belongs to the same operator.
     let mut glued = false;
     while i < tokens.len() {
-        if let Some(len) = doc_attribute_len(&tokens[i..]).filter(|_| !in_macro) {
+        if let Some(len) = doc_attribute_len(&tokens[i..])
+            .filter(|_| !in_macro)
+            .or_else(|| harmless_attribute_len(&tokens[i..]))
+        {
             i += len;
             glued = false;
             continue;
@@ -158,6 +167,48 @@ fn push_word(out: &mut String, word: &str) {
         out.push(' ');
     }
     out.push_str(word);
+}
+
+/// If `tokens` starts with an attribute that cannot change what code computes — lints
+/// (`allow`, `warn`, `deny`, `forbid`, `expect`, `clippy::…`), `inline`, `cold`,
+/// `must_use`, `rustfmt::…` — its length in trees.
+fn harmless_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
+    let TokenTree::Punct(hash) = tokens.first()? else {
+        return None;
+    };
+    if hash.as_char() != '#' {
+        return None;
+    }
+    let (bang, group) = match tokens.get(1)? {
+        TokenTree::Punct(p) if p.as_char() == '!' => (1, tokens.get(2)?),
+        other => (0, other),
+    };
+    let TokenTree::Group(g) = group else {
+        return None;
+    };
+    if g.delimiter() != Delimiter::Bracket {
+        return None;
+    }
+    match g.stream().into_iter().next() {
+        Some(TokenTree::Ident(id))
+            if matches!(
+                id.to_string().as_str(),
+                "allow"
+                    | "warn"
+                    | "deny"
+                    | "forbid"
+                    | "expect"
+                    | "inline"
+                    | "cold"
+                    | "must_use"
+                    | "rustfmt"
+                    | "clippy"
+            ) =>
+        {
+            Some(2 + bang)
+        }
+        _ => None,
+    }
 }
 
 /// If `tokens` starts with a doc attribute (`#[doc …]` or `#![doc …]`), its length in trees.

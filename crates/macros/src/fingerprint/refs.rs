@@ -62,13 +62,27 @@ impl Refs {
 
     /// Every identifier of `tokens` (and the `{name}`s of its string literals) as loose names.
     pub fn add_loose_tokens(&mut self, tokens: TokenStream) {
+        self.add_loose(tokens, false);
+    }
+
+    /// Loose names of macro arguments (`attribute`: an attribute's arguments, where a
+    /// path-like string names code, as serde's `with = "m"` does). Pieces that `paste!`
+    /// joins (`[<get_ seven>]`) also count joined.
+    fn add_loose(&mut self, tokens: TokenStream, attribute: bool) {
         for tt in tokens {
             match tt {
                 TokenTree::Ident(id) => {
                     self.loose.insert(unraw(&id.to_string()));
                 }
-                TokenTree::Group(g) => self.add_loose_tokens(g.stream()),
-                TokenTree::Literal(lit) => self.add_literal_names(&lit.to_string()),
+                TokenTree::Group(g) => {
+                    if g.delimiter() == proc_macro2::Delimiter::Bracket {
+                        if let Some(joined) = pasted(&g.stream()) {
+                            self.loose.insert(joined);
+                        }
+                    }
+                    self.add_loose(g.stream(), attribute)
+                }
+                TokenTree::Literal(lit) => self.add_literal_names(&lit.to_string(), attribute),
                 TokenTree::Punct(_) => {}
             }
         }
@@ -77,10 +91,10 @@ impl Refs {
     /// Names inside a string literal that may refer to code: inline format arguments
     /// (`"{count}"`, `"{LIMIT:>4}"`) and whole paths (`"default_port"`, `"my::module"`, as
     /// serde's `default = "…"` and `with = "…"` take them).
-    fn add_literal_names(&mut self, lit: &str) {
+    fn add_literal_names(&mut self, lit: &str, attribute: bool) {
         let Some(body) = string_body(lit) else { return };
         // A path-like literal: every segment is an identifier.
-        if !body.is_empty() && body.split("::").all(is_ident) {
+        if attribute && !body.is_empty() && body.split("::").all(is_ident) {
             for seg in body.split("::") {
                 self.loose.insert(seg.to_string());
             }
@@ -113,6 +127,26 @@ impl Refs {
     }
 }
 
+/// The name `paste!` makes of `[< a b_ c >]`: the identifiers joined, when every piece is
+/// an identifier or a literal.
+fn pasted(stream: &TokenStream) -> Option<String> {
+    let trees: Vec<TokenTree> = stream.clone().into_iter().collect();
+    let (first, last) = (trees.first()?, trees.last()?);
+    let is = |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+    if trees.len() < 3 || !is(first, '<') || !is(last, '>') {
+        return None;
+    }
+    let mut out = String::new();
+    for t in &trees[1..trees.len() - 1] {
+        match t {
+            TokenTree::Ident(id) => out.push_str(&unraw(&id.to_string())),
+            TokenTree::Literal(l) => out.push_str(l.to_string().trim_matches('"')),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 /// The contents of a string literal token (`"…"`, `r"…"`, `r#"…"#`, `b"…"`, `c"…"`).
 fn string_body(lit: &str) -> Option<&str> {
     let lit = lit.trim_start_matches(['b', 'c']);
@@ -130,9 +164,16 @@ fn is_ident(s: &str) -> bool {
         && s != "_"
 }
 
-/// `r#type` → `type`: items are indexed by their plain names.
+/// `r#type` → `type`: items are indexed by their plain names, in Unicode normal form C
+/// (as rustc compares identifiers).
 pub fn unraw(s: &str) -> String {
-    s.strip_prefix("r#").unwrap_or(s).to_string()
+    let s = s.strip_prefix("r#").unwrap_or(s);
+    if s.is_ascii() {
+        s.to_string()
+    } else {
+        use unicode_normalization::UnicodeNormalization;
+        s.nfc().collect()
+    }
 }
 
 /// Syntax nodes `Refs::of` accepts.
@@ -306,11 +347,25 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if let Some(last) = m.path.segments.last() {
-            self.refs.macros.insert(unraw(&last.ident.to_string()));
+        let segs: Vec<String> = m
+            .path
+            .segments
+            .iter()
+            .map(|s| unraw(&s.ident.to_string()))
+            .collect();
+        if let Some((last, path)) = segs.split_last() {
+            self.refs.macros.insert(last.clone());
+            // `serde_json::json!` names the crate `serde_json`.
+            self.refs.names.extend(path.iter().cloned());
         }
-        // The path of `a::b!` may name a module; its arguments are unparsed tokens.
-        self.refs.add_loose_tokens(m.tokens.clone());
+        // Its arguments are unparsed tokens.
+        self.refs.add_loose(m.tokens.clone(), false);
+    }
+
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        // `LIMIT =>`, `High =>`: syn cannot tell a binding from a const or a variant.
+        self.refs.names.insert(unraw(&p.ident.to_string()));
+        syn::visit::visit_pat_ident(self, p);
     }
 
     fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
@@ -322,7 +377,7 @@ impl<'ast> Visit<'ast> for Collector {
         self.visit_path(a.path());
         match &a.meta {
             syn::Meta::Path(_) => {}
-            syn::Meta::List(l) => self.refs.add_loose_tokens(l.tokens.clone()),
+            syn::Meta::List(l) => self.refs.add_loose(l.tokens.clone(), true),
             syn::Meta::NameValue(nv) => self.visit_expr(&nv.value),
         }
     }

@@ -249,10 +249,8 @@ fn stale_function_called_through_a_pasted_name() {
 /// defines (`generated`): the build script that writes it is never hashed.
 #[test]
 fn stale_item_included_from_out_dir() {
-    assert!(
-        std::env::var_os("OUT_DIR").is_none(),
-        "test assumes no OUT_DIR"
-    );
+    // Whatever OUT_DIR this test process has (the macros crate's own), the build script
+    // that fills it counts.
     check(
         &[
             ("src/main.rs", "include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));\n#[checkpoint]\nfn f() -> u64 { generated() }\nfn main() {}\n"),
@@ -1261,10 +1259,8 @@ fn workspace_crates_question_mark_from_impls_and_env() {
 
 #[test]
 fn out_dir_include_inside_the_function_counts_the_build_script() {
-    assert!(
-        std::env::var_os("OUT_DIR").is_none(),
-        "test assumes no OUT_DIR"
-    );
+    // Whatever OUT_DIR this test process has (the macros crate's own), the build script
+    // that fills it counts.
     check(
         &[
             ("src/main.rs", "#[checkpoint]\nfn f() -> u64 { include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\")) }\n#[checkpoint]\nfn plain() -> u64 { 1 }\nfn main() {}\n"),
