@@ -22,7 +22,8 @@ use super::inputs;
 use super::normalize::normalize_into;
 use super::refs::{unraw, Refs};
 use quote::{quote, ToTokens};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use syn::spanned::Spanned;
@@ -230,6 +231,10 @@ pub struct CrateIndex {
     pub lines: usize,
     /// The crate's manifest directory.
     pub manifest_dir: PathBuf,
+    /// `#[checkpoint]` functions by root key (see [`Unit::root_key`]).
+    pub roots: HashMap<[u8; 32], Vec<usize>>,
+    /// Each unit's short hash, as `identity_items()` shows it.
+    pub shorts: Vec<String>,
 }
 
 impl CrateIndex {
@@ -343,6 +348,10 @@ impl CrateIndex {
         for name in &unit.filed_under {
             add(&mut self.filed, name);
         }
+        if let Some(key) = unit.root_key {
+            self.roots.entry(key).or_default().push(id);
+        }
+        self.shorts.push(super::short(&unit.hash));
         self.units.push(unit);
     }
 }
@@ -416,6 +425,7 @@ impl FileIndex {
                     module: module.to_vec(),
                     inline_dirs: Vec::new(),
                     keep_docs: false,
+                    line_starts: inputs::line_starts(text),
                 };
                 let mut inline = Vec::new();
                 // Inner attributes (`#![cfg(…)]`) of the file apply to all of it.
@@ -581,6 +591,8 @@ struct FileCx<'a> {
     inline_dirs: Vec<String>,
     /// The unit being made keeps its doc comments (a derive may read them).
     keep_docs: bool,
+    /// Where each line of `text` starts.
+    line_starts: Vec<usize>,
 }
 
 /// Items nested in a body: blocks of functions, closures, consts and statics.
@@ -717,9 +729,14 @@ impl FileCx<'_> {
             h.update(b"\0");
             h.update(path.as_bytes());
             h.update(b"\0");
-            h.update(
-                inputs::layout_text(self.text, (start.line, start.column), end.line).as_bytes(),
+            let (position, source) = inputs::layout_text(
+                self.text,
+                &self.line_starts,
+                (start.line, start.column),
+                end.line,
             );
+            h.update(position.as_bytes());
+            h.update(source.as_bytes());
             *h.finalize().as_bytes()
         });
         if let (true, Some(layout)) = (scan.layout, layout) {

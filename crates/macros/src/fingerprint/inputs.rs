@@ -254,19 +254,30 @@ fn all_strs(tokens: TokenStream, out: &mut Vec<String>) {
     }
 }
 
+/// Byte offsets where each line of `text` starts.
+pub fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
 /// The source text of lines `start..=end` (1-based) with the first line's column: what
-/// `line!`, `column!` and `stringify!` can observe.
-pub fn layout_text(text: &str, start: (usize, usize), end: usize) -> String {
-    let mut out = format!("@{}:{}\n", start.0, start.1);
-    for line in text
-        .lines()
-        .skip(start.0.saturating_sub(1))
-        .take(end.saturating_sub(start.0) + 1)
-    {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+/// `line!`, `column!` and `stringify!` can observe. `starts` is [`line_starts`] of `text`.
+pub fn layout_text<'t>(
+    text: &'t str,
+    starts: &[usize],
+    start: (usize, usize),
+    end: usize,
+) -> (String, &'t str) {
+    let from = starts
+        .get(start.0.saturating_sub(1))
+        .copied()
+        .unwrap_or(text.len());
+    let to = starts.get(end).copied().unwrap_or(text.len()).max(from);
+    (
+        format!("@{}:{}\n", start.0, start.1),
+        text.get(from..to).unwrap_or(""),
+    )
 }
 
 /// The build as rustc was asked for it.

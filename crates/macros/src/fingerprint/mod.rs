@@ -214,11 +214,13 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     let file = site.file.as_deref().map(absolute);
     let mut candidates: Vec<resolve::UnitId> = Vec::new();
     if let Some(idx) = index_refs.first() {
-        for (u, unit) in idx.units.iter().enumerate() {
-            if unit.root_key == Some(root_key) {
-                candidates.push((0, u));
-            }
-        }
+        candidates.extend(
+            idx.roots
+                .get(&root_key)
+                .into_iter()
+                .flatten()
+                .map(|&u| (0, u)),
+        );
     }
     let at_line: Vec<resolve::UnitId> = candidates
         .iter()
@@ -263,14 +265,20 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     let closure = &found.units;
 
     let own = own_text(request);
-    let mut units: Vec<(Kind, [u8; 32], &str)> = closure
+    let mut units: Vec<(Kind, [u8; 32], &str, &str)> = closure
         .iter()
         .map(|&(i, u)| {
             let unit = &index_refs[i].units[u];
-            (unit.kind, unit.hash, unit.path.as_str())
+            (
+                unit.kind,
+                unit.hash,
+                unit.path.as_str(),
+                index_refs[i].shorts[u].as_str(),
+            )
         })
         .collect();
-    units.sort();
+    // By hash (which starts with the kind): a stable order, whatever moved where.
+    units.sort_unstable_by(|a, b| a.1.cmp(&b.1));
 
     let mut h = blake3::Hasher::new();
     h.update(VERSION.as_bytes());
@@ -286,7 +294,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
             h.update(&start.to_le_bytes());
         }
     }
-    for (kind, hash, _) in &units {
+    for (kind, hash, _, _) in &units {
         h.update(format!("\0{kind:?}\0").as_bytes());
         h.update(hash);
     }
@@ -316,7 +324,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
             read.push((i == 0, index_refs[i].manifest_dir.as_path(), input.as_str()));
         }
     }
-    read.sort();
+    read.sort_unstable();
     read.dedup();
     let mut typename = false;
     for (own, dir, input) in &read {
@@ -408,7 +416,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
             h.update(f.to_string_lossy().as_bytes());
         }
         let mut paths: Vec<&str> = units.iter().map(|u| u.2).collect();
-        paths.sort();
+        paths.sort_unstable();
         for p in paths {
             h.update(p.as_bytes());
             h.update(b"\n");
@@ -462,9 +470,9 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     )];
     let mut rest: Vec<(String, String)> = units
         .iter()
-        .map(|(_, hash, path)| (path.to_string(), short(hash)))
+        .map(|(_, _, path, short)| (path.to_string(), short.to_string()))
         .collect();
-    rest.sort();
+    rest.sort_unstable();
     items.extend(rest);
     Fingerprint { identity, items }
 }
@@ -572,8 +580,15 @@ fn option_refs(options: &TokenStream) -> Refs {
     refs
 }
 
-fn short(hash: &[u8; 32]) -> String {
-    blake3::Hash::from_bytes(*hash).to_hex()[..12].to_string()
+/// The first 12 hex digits of a hash.
+pub(crate) fn short(hash: &[u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(12);
+    for b in &hash[..6] {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// Plans and indexes kept for the whole compilation (and longer, in a long-lived process,

@@ -27,7 +27,7 @@
 
 use super::index::{is_common, CrateIndex, Kind};
 use super::refs::Refs;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// A unit of one of the indexes: (index position, unit position).
 pub type UnitId = (usize, usize);
@@ -165,6 +165,8 @@ struct Walk<'a> {
     bounds: HashSet<&'a str>,
     scopes: HashSet<&'a str>,
     components: HashSet<&'a str>,
+    /// Whether any index has glob imports (else path components need no lookup).
+    globs: bool,
 }
 
 /// What a walk found: the units, and every name it looked up (to pin the crates named).
@@ -182,14 +184,15 @@ impl<'a> Resolver<'a> {
             indexes: self.indexes,
             seen: roots.iter().copied().collect(),
             expanded: roots.iter().copied().collect(),
+            globs: self.indexes.iter().any(|i| !i.globs.is_empty()),
             out: Vec::new(),
             queue: Vec::new(),
-            names: HashSet::new(),
-            filed: HashSet::new(),
-            assoc: HashSet::new(),
-            bounds: HashSet::new(),
-            scopes: HashSet::new(),
-            components: HashSet::new(),
+            names: HashSet::default(),
+            filed: HashSet::default(),
+            assoc: HashSet::default(),
+            bounds: HashSet::default(),
+            scopes: HashSet::default(),
+            components: HashSet::default(),
         };
         for (i, idx) in self.indexes.iter().enumerate() {
             w.queue.extend(idx.always.iter().map(|&u| ((i, u), true)));
@@ -261,8 +264,10 @@ impl<'a> Walk<'a> {
             }
         }
         self.scope(&unit.scope);
-        for c in unit.path.split("::") {
-            self.component(c);
+        if self.globs {
+            for c in unit.path.split("::") {
+                self.component(c);
+            }
         }
         if unit.kind == Kind::MacroRules {
             let name = unit.name.as_str();
@@ -301,7 +306,10 @@ impl<'a> Walk<'a> {
 
     /// Trait impls filed under `n` (only once per name).
     fn filed(&mut self, n: &'a str, defined_here: bool) {
-        if n.is_empty() || self.filed.contains(n) {
+        if n.is_empty()
+            || self.filed.contains(n)
+            || !self.indexes.iter().any(|i| i.filed.contains_key(n))
+        {
             return;
         }
         if is_common(n) && !defined_here && !self.user_defined(n) {
