@@ -427,6 +427,8 @@ const CLASSES: &[&str] = &[
     "k_line",
     "callee",
     "caller",
+    "watched",
+    "watches_through",
 ];
 
 /// One real build per route by which code or a build input reaches a cached function (the
@@ -436,6 +438,7 @@ const CLASSES: &[&str] = &[
 #[test]
 fn classes_of_edits_never_hit_stale() {
     let mut s = Scratch::new("scratch_classes", CLASSES, "\n[features]\nfast = []\n");
+    s.env.insert("APP_WATCHED", "one".into());
     s.step("first build", CLASSES);
 
     // A: `impl From<Money> for u64`, used by `.into()`; e_alias reaches `Money` too.
@@ -520,5 +523,12 @@ fn classes_of_edits_never_hit_stale() {
     s.step(
         "a line above line!(), a callee's verbosity, unrelated functions",
         &["k_line"],
+    );
+
+    // A runtime input of a called #[checkpoint] function: its caller watches it too.
+    s.env.insert("APP_WATCHED", "two".into());
+    s.step(
+        "a variable a called function watches",
+        &["watched", "watches_through"],
     );
 }

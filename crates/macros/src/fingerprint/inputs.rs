@@ -96,6 +96,13 @@ fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
                         out.layout = true;
                     }
                     ("cfg" | "cfg_attr", _) => out.add("cfg".into()),
+                    ("checkpoint", _) => {
+                        // A called `#[checkpoint(env("V"), files("p"))]` function watches
+                        // these at run time: so must its callers (see `Fingerprint`).
+                        if let Some(TokenTree::Group(g)) = trees.get(i + 1) {
+                            watches(g.stream(), out);
+                        }
+                    }
                     ("track_caller", _) => out.add("caller-layout".into()),
                     ("caller", _) if matches!(trees.get(i.wrapping_sub(3)), Some(TokenTree::Ident(l)) if l == "Location") =>
                     {
@@ -109,6 +116,27 @@ fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// `env("V", …)` and `files("p", …)` of a `#[checkpoint(…)]`'s options, as `watch-env:V`
+/// and `watch-file:p` (string literals only).
+fn watches(options: TokenStream, out: &mut Scan) {
+    let trees: Vec<TokenTree> = options.into_iter().collect();
+    for (i, t) in trees.iter().enumerate() {
+        let (TokenTree::Ident(id), Some(TokenTree::Group(g))) = (t, trees.get(i + 1)) else {
+            continue;
+        };
+        let kind = match id.to_string().as_str() {
+            "env" => "watch-env",
+            "files" => "watch-file",
+            _ => continue,
+        };
+        let mut lits = Vec::new();
+        all_strs(g.stream(), &mut lits);
+        for l in lits {
+            out.add(format!("{kind}:{l}"));
         }
     }
 }

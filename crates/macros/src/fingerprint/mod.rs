@@ -43,6 +43,11 @@ pub struct Fingerprint {
     /// `(item path, 12 hex characters of its hash)`: the function first, then the closure
     /// sorted by path.
     pub items: Vec<(String, String)>,
+    /// Environment variables and files that `#[checkpoint]` functions the function reaches
+    /// watch at run time (`env("V")`, `files("p")`): the caller's result depends on them
+    /// too, so its call hash watches them as well.
+    pub inherited_env: Vec<String>,
+    pub inherited_files: Vec<String>,
 }
 
 /// What the identity of one function is asked for.
@@ -474,7 +479,27 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         .collect();
     rest.sort_unstable();
     items.extend(rest);
-    Fingerprint { identity, items }
+    let mut inherited_env = Vec::new();
+    let mut inherited_files = Vec::new();
+    for &(i, u) in closure {
+        for input in &index_refs[i].units[u].inputs {
+            if let Some(v) = input.strip_prefix("watch-env:") {
+                inherited_env.push(v.to_string());
+            } else if let Some(f) = input.strip_prefix("watch-file:") {
+                inherited_files.push(f.to_string());
+            }
+        }
+    }
+    for v in [&mut inherited_env, &mut inherited_files] {
+        v.sort();
+        v.dedup();
+    }
+    Fingerprint {
+        identity,
+        items,
+        inherited_env,
+        inherited_files,
+    }
 }
 
 /// The function's normalized tokens and identity options: the root of every identity.
@@ -520,6 +545,8 @@ pub fn own_tokens_only(request: &Request, why: &str) -> Fingerprint {
     Fingerprint {
         identity,
         items: vec![(format!("{name} (own tokens only: {why})"), short)],
+        inherited_env: Vec::new(),
+        inherited_files: Vec::new(),
     }
 }
 

@@ -92,6 +92,18 @@ fn caller() -> u64 {
     callee() + 1
 }
 
+#[checkpoint(env("APP_WATCHED"))]
+fn watched() -> String {
+    println!("RAN watched");
+    std::env::var("APP_WATCHED").unwrap_or_default()
+}
+
+#[checkpoint]
+fn watches_through() -> String {
+    println!("RAN watches_through");
+    format!("through {}", watched())
+}
+
 fn unrelated() -> u64 {
     1
 }
@@ -112,5 +124,7 @@ fn main() {
     println!("OUT k_line={}", k_line());
     println!("OUT callee={}", callee());
     println!("OUT caller={}", caller());
+    println!("OUT watched={}", watched());
+    println!("OUT watches_through={}", watches_through());
     println!("OUT unrelated={}", unrelated());
 }
