@@ -989,7 +989,7 @@ impl FileCx<'_> {
                     Kind::Opaque,
                     String::new(),
                     path,
-                    &[tokens.clone()],
+                    std::slice::from_ref(tokens),
                     refs,
                     None,
                 );
@@ -1083,7 +1083,7 @@ impl FileCx<'_> {
     }
 
     /// A macro invocation at item position, or a `macro_rules!` definition.
-    fn item_macro(&mut self, item: &syn::Item, m: &syn::ItemMacro, inline: &mut Vec<String>) {
+    fn item_macro(&mut self, item: &syn::Item, m: &syn::ItemMacro, inline: &mut [String]) {
         let simple = |ident: &syn::Ident| unraw(&ident.to_string());
         let tokens = item.to_token_stream();
         let mut refs = Refs::of(item);

@@ -283,7 +283,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         })
         .collect();
     // By hash (which starts with the kind): a stable order, whatever moved where.
-    units.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+    units.sort_unstable_by_key(|u| u.1);
 
     let mut h = blake3::Hasher::new();
     h.update(VERSION.as_bytes());
@@ -618,11 +618,15 @@ pub(crate) fn short(hash: &[u8; 32]) -> String {
     out
 }
 
+/// What a plan depends on: the manifest directory, the target root, the attribute's file
+/// and the crate name.
+type PlanKey = (PathBuf, Option<PathBuf>, Option<PathBuf>, String);
+
 /// Plans and indexes kept for the whole compilation (and longer, in a long-lived process,
 /// as long as no file they were read from changes).
 #[derive(Default)]
 struct Cache {
-    plans: HashMap<(PathBuf, Option<PathBuf>, Option<PathBuf>, String), Arc<cargo::Plan>>,
+    plans: HashMap<PlanKey, Arc<cargo::Plan>>,
     indexes: HashMap<CrateSources, Arc<CrateIndex>>,
 }
 
