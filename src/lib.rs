@@ -23,7 +23,7 @@
 mod backends;
 
 pub use checkpointer_core::{
-    block_on, config, hash, maintenance, sanitize, CachedFn, CheckpointError, Checkpointer, Codec,
+    block_on, config, hash, maintenance, manifest, sanitize, CachedFn, CheckpointError, Checkpointer, Codec,
     Digest, Entry, EntryInfo, EntryMeta, Expiry, FnPath, Hasher, IntoExpiry, IntoStorage, Key,
     Layered, ObjectHash, OnError, Scope, Storage,
 };
