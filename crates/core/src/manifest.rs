@@ -15,7 +15,8 @@
 //!   written only when the call had a cached parent.
 //!
 //! Recording is best effort: a failure is a `tracing` debug event, never the caller's error,
-//! and costs the call nothing on a hit (only computed values record anything).
+//! and costs the call nothing on a hit (only computed values record anything). A trusted
+//! store (the in-process memory store) records nothing: no other process can read it.
 
 use crate::{codec, CheckpointError, Digest, FnPath, Key, Storage};
 use serde::{Deserialize, Serialize};
@@ -146,6 +147,11 @@ pub(crate) async fn record(
     items: &[(&str, &str)],
     parent: Option<&Key>,
 ) {
+    // A store this process alone sees (memory) has no reader for them; nor should they take
+    // its room.
+    if storage.trusted() {
+        return;
+    }
     if let Some(parent) = parent {
         let rec = CallRecord {
             parent: CallRef::of(parent),
