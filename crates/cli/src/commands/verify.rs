@@ -20,8 +20,10 @@ struct Damaged {
 
 #[derive(Serialize)]
 struct VerifyOut {
+    /// Entries checked.
     checked: usize,
-    sound: usize,
+    /// Metadata objects (manifests, call records) checked besides.
+    metadata: usize,
     damaged: Vec<Damaged>,
 }
 
@@ -33,6 +35,9 @@ pub fn verify(ctx: &Ctx, function: Option<&str>) -> Result<ExitCode, CliError> {
     let mut keys: Vec<(String, Key)> = Vec::new();
     for f in &functions {
         keys.extend(f.entries().map(|(_, e)| (f.name(), e.key.clone())));
+    }
+    let entries = keys.len();
+    for f in &functions {
         let dir = f.path.dir();
         for (owner, info) in &catalog.meta {
             if owner.dir() == dir {
@@ -66,17 +71,18 @@ pub fn verify(ctx: &Ctx, function: Option<&str>) -> Result<ExitCode, CliError> {
     }
     bar.finish_and_clear();
     let out = VerifyOut {
-        checked: keys.len(),
-        sound: keys.len() - damaged.len(),
+        checked: entries,
+        metadata: keys.len() - entries,
         damaged,
     };
     if ctx.json {
         ctx.print_json(&out)?;
     } else if out.damaged.is_empty() {
         ctx.say(&format!(
-            "{}verified {} entries: all sound{}",
+            "{}verified {} entries and {} metadata objects: all sound{}",
             style::GOOD.render(),
             out.checked,
+            out.metadata,
             style::GOOD.render_reset()
         ))?;
     } else {
@@ -91,9 +97,10 @@ pub fn verify(ctx: &Ctx, function: Option<&str>) -> Result<ExitCode, CliError> {
         }
         t.print(&mut ctx.out())?;
         ctx.say(&format!(
-            "{} of {} entries damaged (a call recomputes and overwrites a damaged entry; `checkpointer rm` removes a function's entries)",
+            "{} damaged, of {} entries and {} metadata objects (a call recomputes and overwrites a damaged entry)",
             out.damaged.len(),
-            out.checked
+            out.checked,
+            out.metadata
         ))?;
     }
     if !out.damaged.is_empty() {
