@@ -23,6 +23,8 @@ struct Node {
     call: String,
     /// Whether the entry is still in the store.
     present: bool,
+    /// Whether it belongs to its function's current version.
+    current: bool,
     children: Vec<Node>,
 }
 
@@ -33,6 +35,14 @@ pub fn graph(ctx: &Ctx, function: Option<&str>) -> Result<(), CliError> {
         .map(|q| catalog.find(q))
         .transpose()?
         .map(|f| f.path.dir());
+    let current: HashSet<(String, String)> = catalog
+        .functions
+        .iter()
+        .filter_map(|f| {
+            let v = f.versions.first()?;
+            Some((f.path.dir(), v.identity.to_hex()))
+        })
+        .collect();
     let present: HashSet<Id> = catalog
         .functions
         .iter()
@@ -72,11 +82,13 @@ pub fn graph(ctx: &Ctx, function: Option<&str>) -> Result<(), CliError> {
     let mut trees = Vec::new();
     for root in roots {
         let mut seen = HashSet::new();
-        let tree = build(root, &children, &names, &present, &mut seen);
+        let tree = build(root, &children, &names, (&present, &current), &mut seen);
         if only.as_ref().is_none_or(|dir| contains(&tree, dir)) {
             trees.push(tree);
         }
     }
+    // Trees of current versions first.
+    trees.sort_by_key(|t| !t.current);
     if ctx.json {
         return ctx.print_json(&trees);
     }
@@ -105,7 +117,7 @@ fn build(
     id: &Id,
     children: &BTreeMap<Id, BTreeSet<Id>>,
     names: &BTreeMap<Id, String>,
-    present: &HashSet<Id>,
+    known: (&HashSet<Id>, &HashSet<(String, String)>),
     seen: &mut HashSet<Id>,
 ) -> Node {
     seen.insert(id.clone());
@@ -122,10 +134,11 @@ fn build(
         dir: id.0.clone(),
         identity: id.1.clone(),
         call: id.2.clone(),
-        present: present.contains(id),
+        present: known.0.contains(id),
+        current: known.1.contains(&(id.0.clone(), id.1.clone())),
         children: kids
             .iter()
-            .map(|c| build(c, children, names, present, seen))
+            .map(|c| build(c, children, names, known, seen))
             .collect(),
     }
 }
@@ -136,15 +149,12 @@ fn contains(node: &Node, dir: &str) -> bool {
 
 fn print(out: &mut impl Write, node: &Node, lead: &str, child_lead: &str) -> std::io::Result<()> {
     let call = Digest::from_hex(&node.call).map_or(node.call.clone(), |d| d.short(12));
-    let gone = if node.present {
-        String::new()
-    } else {
-        format!(
-            " {}(not in the store){}",
-            style::STALE.render(),
-            style::STALE.render_reset()
-        )
+    let note = match (node.present, node.current) {
+        (false, _) => " (not in the store)",
+        (true, false) => " (invalidated)",
+        (true, true) => "",
     };
+    let gone = format!("{}{note}{}", style::STALE.render(), style::STALE.render_reset());
     writeln!(
         out,
         "{lead}{}{}{} {}[{call}]{}{gone}",

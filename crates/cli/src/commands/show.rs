@@ -43,11 +43,16 @@ pub fn show(ctx: &Ctx, function: &str, call: Option<&str>) -> Result<(), CliErro
     let Some(call) = call else {
         return list(ctx, f);
     };
-    let (version, info) = by_prefix(
-        "call hash",
-        call,
-        f.entries().map(|(v, e)| (e.key.call, (v, e))),
-    )?;
+    // One call hash can have an entry in several versions (same arguments, older code):
+    // match on distinct call hashes, then take the newest version's entry.
+    let mut calls: Vec<checkpointer::Digest> = f.entries().map(|(_, e)| e.key.call).collect();
+    calls.sort();
+    calls.dedup();
+    let call = by_prefix("call hash", call, calls.into_iter().map(|c| (c, c)))?;
+    let (version, info) = f
+        .entries()
+        .find(|(_, e)| e.key.call == call)
+        .ok_or_else(|| CliError::Usage(format!("no entry with call hash {}", call.short(12))))?;
     let detail = detail(ctx, f.name(), version.current, info)?;
     if ctx.json {
         return ctx.print_json(&detail);
@@ -73,7 +78,7 @@ pub fn show(ctx: &Ctx, function: &str, call: Option<&str>) -> Result<(), CliErro
         .styled(style::BAD)
     };
     let parent = detail.parent.as_ref().map_or("-".to_string(), |p| {
-        format!("{} [{}]", p.function, &p.call[..16])
+        format!("{} [{}]", p.function, &p.call[..12])
     });
     let rows: Vec<(&str, Cell)> = vec![
         ("function", Cell::new(&*detail.function).styled(style::NAME)),
