@@ -191,7 +191,9 @@ async fn store<T: Serialize>(
 
 /// Whether this is the first store of `key`'s function version in this process.
 fn first_in_process(key: &Key) -> bool {
-    static SEEN: OnceLock<Mutex<HashSet<(Arc<FnPath>, Digest)>>> = OnceLock::new();
+    /// Function versions whose manifest this process has seen to.
+    type Seen = HashSet<(Arc<FnPath>, Digest)>;
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
     SEEN.get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

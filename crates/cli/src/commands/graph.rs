@@ -154,7 +154,11 @@ fn print(out: &mut impl Write, node: &Node, lead: &str, child_lead: &str) -> std
         (true, false) => " (invalidated)",
         (true, true) => "",
     };
-    let gone = format!("{}{note}{}", style::STALE.render(), style::STALE.render_reset());
+    let gone = format!(
+        "{}{note}{}",
+        style::STALE.render(),
+        style::STALE.render_reset()
+    );
     writeln!(
         out,
         "{lead}{}{}{} {}[{call}]{}{gone}",
