@@ -53,7 +53,11 @@ fn uncached_recursion_stores_only_the_outer_call() {
         assert!(!total::exists(n).unwrap(), "total({n}) was cached");
     }
     assert_eq!(total(100), 5050);
-    assert_eq!(STEP_BODIES.load(Ordering::SeqCst), 101, "the second call is a hit");
+    assert_eq!(
+        STEP_BODIES.load(Ordering::SeqCst),
+        101,
+        "the second call is a hit"
+    );
 }
 
 static ASYNC_BODIES: AtomicU64 = AtomicU64::new(0);

@@ -52,8 +52,7 @@ pub fn clean_env(cmd: &mut Command) {
 
 /// Replaces `from` by `to` in `path` (which must contain `from` exactly once).
 pub fn edit(path: &Path, from: &str, to: &str) {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
         text.matches(from).count(),
         1,

@@ -306,3 +306,17 @@ fn errors_are_one_line_and_rm_removes_one_function() {
     assert!(files(&cache.join("cli/program/square-meta")).is_empty());
     assert!(!files(&cache.join("cli/program/inner-meta")).is_empty());
 }
+
+#[test]
+fn graph_records_async_nesting_across_polls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    program("async", &cache, &[]);
+    let tree = json(cli(&cache).arg("graph"));
+    assert_eq!(tree.as_array().unwrap().len(), 1, "{tree}");
+    assert_eq!(tree[0]["function"], "cli::program::fetch_all");
+    assert_eq!(
+        tree[0]["children"][0]["function"],
+        "cli::program::fetch_one"
+    );
+}

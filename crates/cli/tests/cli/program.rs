@@ -35,6 +35,33 @@ pub fn versioned(x: u64) -> u64 {
     x + 1
 }
 
+/// Returns `Pending` once (waking itself), so what follows runs in a later poll.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+#[checkpoint(verbosity = 0)]
+pub async fn fetch_all(n: u64) -> u64 {
+    yield_once().await;
+    fetch_one(n).await + 1
+}
+
+#[checkpoint(verbosity = 0)]
+pub async fn fetch_one(n: u64) -> u64 {
+    yield_once().await;
+    n * 10
+}
+
 #[test]
 fn run() {
     let Ok(role) = std::env::var("CLI_TEST_ROLE") else {
@@ -55,6 +82,8 @@ fn run() {
                 assert_eq!(versioned(x), x + 1);
             }
         }
+        // An async nesting whose inner call starts in a later poll than the outer body's first.
+        "async" => assert_eq!(checkpointer::block_on(fetch_all(4)), 41),
         other => panic!("unknown role {other}"),
     }
 }

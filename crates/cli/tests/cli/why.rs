@@ -84,7 +84,10 @@ fn why_names_the_helper_edited_between_two_builds() {
     assert_eq!(why["added"], serde_json::json!([]));
     assert_eq!(why["removed"], serde_json::json!([]));
     assert_eq!(why["new"]["current"], true);
-    assert_eq!(why["new"]["pinned"], false, "the items decided this identity");
+    assert_eq!(
+        why["new"]["pinned"], false,
+        "the items decided this identity"
+    );
     let (first, second) = (
         why["old"]["identity"].as_str().unwrap().to_string(),
         why["new"]["identity"].as_str().unwrap().to_string(),
