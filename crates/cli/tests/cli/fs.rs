@@ -223,6 +223,11 @@ fn cleanup_removes_exactly_the_invalidated_versions() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["identity"], old.as_str());
     assert_eq!(json(cli(&cache).arg("stats"))["total"]["entries"], 13);
+    // Entries created longer ago than --expired-after go too (here: none, then all).
+    let fresh = json(cli(&cache).args(["cleanup", "--dry-run", "--expired-after", "1h"]));
+    assert_eq!(fresh["removed"]["entries"], 3, "{fresh}");
+    let all = json(cli(&cache).args(["cleanup", "--dry-run", "--expired-after", "0s"]));
+    assert_eq!(all["removed"]["entries"], 13, "{all}");
 
     let done = text(cli(&cache).arg("cleanup"));
     assert!(done.contains("removed 3 entries"), "{done}");
