@@ -22,7 +22,9 @@ pub mod hash;
 mod key;
 mod layered;
 pub mod maintenance;
+pub mod manifest;
 mod outcome;
+mod parent;
 mod report;
 mod storage;
 #[cfg(feature = "testing")]
