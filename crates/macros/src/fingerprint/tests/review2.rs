@@ -802,3 +802,37 @@ fn dependency_macros_and_includes() {
         ],
     )
 }
+
+/// Target-dependent values without a `cfg` in the user's code: `std::env::consts::OS`,
+/// `size_of::<usize>()`, `to_ne_bytes`, `MAIN_SEPARATOR`. The target is hashed only for
+/// code that uses `cfg`, so a cache shared between machines (an S3 tier used by a laptop
+/// and CI) serves one target's result to another.
+#[test]
+fn stale_target_dependent_values_without_cfg() {
+    let files = [(
+        "src/main.rs",
+        "#[checkpoint]\nfn os() -> &'static str { std::env::consts::OS }\n#[checkpoint]\nfn width() -> usize { std::mem::size_of::<usize>() }\n#[checkpoint]\nfn bytes(x: u32) -> [u8; 4] { x.to_ne_bytes() }\nfn main() {}\n",
+    )];
+    for f in ["os", "width", "bytes"] {
+        assert_ne!(
+            identity_under(&files, f, "-C opt-level=0 --target x86_64-pc-windows-msvc"),
+            identity_under(&files, f, "-C opt-level=0 --target wasm32-unknown-unknown"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn cfg_hidden_in_macros() {
+    let files = [(
+        "src/main.rs",
+        "macro_rules! when_fast { ($e:expr) => { if cfg!(feature = \"fast\") { $e } else { 0 } } }\n#[checkpoint]\nfn via_macro() -> u64 { when_fast!(1) }\ncfg_if::cfg_if! {\n    if #[cfg(feature = \"fast\")] { fn speed() -> u64 { 1 } } else { fn speed() -> u64 { 2 } }\n}\n#[checkpoint]\nfn via_cfg_if() -> u64 { speed() }\n#[cfg_attr(feature = \"fast\", derive(Default))]\n#[derive(Debug)]\npub struct S(u8);\nfn make() -> String { format!(\"{:?}\", S(1)) }\n#[checkpoint]\nfn via_cfg_attr() -> String { make() }\nfn main() {}\n",
+    )];
+    for f in ["via_macro", "via_cfg_if", "via_cfg_attr"] {
+        assert_ne!(
+            identity_under(&files, f, "-C opt-level=0"),
+            identity_under(&files, f, "-C opt-level=0 --cfg feature=\"fast\""),
+            "{f}"
+        );
+    }
+}
