@@ -836,3 +836,101 @@ fn cfg_hidden_in_macros() {
         );
     }
 }
+
+#[test]
+fn transitive_path_dependency_renamed_in_the_middle() {
+    check(
+        &[
+            ("../Cargo.toml", "[workspace]\nmembers = [\"app\", \"mylib\", \"corelib\"]\n"),
+            ("Cargo.toml", APP_WITH_LIB),
+            ("../mylib/Cargo.toml", "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dependencies]\nc = { package = \"corelib\", path = \"../corelib\" }\n"),
+            ("../mylib/src/lib.rs", "pub fn a() -> u64 { c::b() }\n"),
+            ("../corelib/Cargo.toml", "[package]\nname = \"corelib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            ("../corelib/src/lib.rs", "pub fn b() -> u64 { 1 }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> u64 { mylib::a() }\nfn main() {}\n"),
+        ],
+        &[edit("a dependency's renamed dependency", "../corelib/src/lib.rs", "{ 1 }", "{ 2 }", &["f"], &[])],
+    )
+}
+
+/// `build = "tools/gen.rs"`: the build script is not at `build.rs`.
+#[test]
+fn stale_build_script_at_a_custom_path() {
+    check(
+        &[
+            ("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"tools/gen.rs\"\n"),
+            ("tools/gen.rs", "fn main() { println!(\"cargo:rustc-env=GEN_K=1\"); }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> &'static str { option_env!(\"GEN_K\").unwrap_or(\"none\") }\nfn main() {}\n"),
+        ],
+        &[edit("the custom build script", "tools/gen.rs", "GEN_K=1", "GEN_K=2", &["f"], &[])],
+    )
+}
+
+/// The same for a dependency.
+#[test]
+fn stale_dependency_build_script_at_a_custom_path() {
+    check(
+        &[
+            ("../Cargo.toml", WS),
+            ("Cargo.toml", APP_WITH_LIB),
+            ("../mylib/Cargo.toml", "[package]\nname = \"mylib\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"tools/gen.rs\"\n"),
+            ("../mylib/tools/gen.rs", "fn main() { println!(\"cargo:rustc-env=MYLIB_G=1\"); }\n"),
+            ("../mylib/src/lib.rs", "pub fn k() -> &'static str { env!(\"MYLIB_G\") }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> &'static str { mylib::k() }\nfn main() {}\n"),
+        ],
+        &[edit("the dependency's custom build script", "../mylib/tools/gen.rs", "MYLIB_G=1", "MYLIB_G=2", &["f"], &[])],
+    )
+}
+
+/// An integration test (its own crate) using a dev-dependency path crate.
+#[test]
+fn dev_dependency_path_crate_from_an_integration_test() {
+    super::adversarial::check_with(
+        &[
+            ("../Cargo.toml", WS),
+            ("Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dev-dependencies]\nmylib = { path = \"../mylib\" }\n"),
+            ("../mylib/Cargo.toml", MYLIB),
+            ("../mylib/src/lib.rs", "pub fn a() -> u64 { 1 }\n"),
+            ("src/main.rs", "fn main() {}\n"),
+            ("tests/it.rs", "#[checkpoint]\nfn f() -> u64 { mylib::a() }\n"),
+        ],
+        &[edit("the dev-dependency's fn", "../mylib/src/lib.rs", "{ 1 }", "{ 2 }", &["tests/it.rs:f"], &[])],
+        Some("tests/it.rs"),
+    )
+}
+
+/// A dependency's build script that generates from a data file (declared with
+/// `rerun-if-changed`): the value its `env!` sees changes with the data file, but for a
+/// dependency only its `Cargo.toml` and `build.rs` stand in for the value.
+#[test]
+fn stale_dependency_build_script_input_file() {
+    check(
+        &[
+            ("../Cargo.toml", WS),
+            ("Cargo.toml", APP_WITH_LIB),
+            ("../mylib/Cargo.toml", MYLIB),
+            ("../mylib/build.rs", "fn main() {\n    println!(\"cargo:rerun-if-changed=data.txt\");\n    let d = std::fs::read_to_string(\"data.txt\").unwrap();\n    println!(\"cargo:rustc-env=MYLIB_DATA={}\", d.trim());\n}\n"),
+            ("../mylib/data.txt", "one\n"),
+            ("../mylib/src/lib.rs", "pub fn data() -> &'static str { env!(\"MYLIB_DATA\") }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> &'static str { mylib::data() }\nfn main() {}\n"),
+        ],
+        &[edit("the data file the build script reads", "../mylib/data.txt", "one", "two", &["f"], &[])],
+    )
+}
+
+/// The same through a module of the dependency's build script (`build.rs` with `mod gen;`).
+#[test]
+fn stale_dependency_build_script_module() {
+    check(
+        &[
+            ("../Cargo.toml", WS),
+            ("Cargo.toml", APP_WITH_LIB),
+            ("../mylib/Cargo.toml", MYLIB),
+            ("../mylib/build.rs", "mod gen;\nfn main() { println!(\"cargo:rustc-env=MYLIB_V={}\", gen::v()); }\n"),
+            ("../mylib/gen.rs", "pub fn v() -> u64 { 1 }\n"),
+            ("../mylib/src/lib.rs", "pub fn v() -> &'static str { env!(\"MYLIB_V\") }\n"),
+            ("src/main.rs", "#[checkpoint]\nfn f() -> &'static str { mylib::v() }\nfn main() {}\n"),
+        ],
+        &[edit("a module of the build script", "../mylib/gen.rs", "{ 1 }", "{ 2 }", &["f"], &[])],
+    )
+}
