@@ -934,3 +934,47 @@ fn stale_dependency_build_script_module() {
         &[edit("a module of the build script", "../mylib/gen.rs", "{ 1 }", "{ 2 }", &["f"], &[])],
     )
 }
+
+/// `mod util;` inside a file included at item position is resolved relative to the
+/// included file's directory (rustc's preserved accident, rust-lang/rust#158001:
+/// `src/inc/util.rs`); `#[path] mod` inside a function body reads a file relative to the
+/// function's file.
+#[test]
+fn modules_declared_in_included_files_and_function_bodies() {
+    check(
+        &[
+            ("src/main.rs", "include!(\"inc/mods.rs\");\n#[checkpoint]\nfn f() -> u64 { util::u() }\nfn helper() -> u64 {\n    #[path = \"inner_x.rs\"]\n    mod inner;\n    inner::x()\n}\n#[checkpoint]\nfn g() -> u64 { helper() }\nfn main() {}\n"),
+            ("src/inc/mods.rs", "mod util;\n"),
+            ("src/inc/util.rs", "pub fn u() -> u64 { 1 }\n"),
+            ("src/inner_x.rs", "pub fn x() -> u64 { 1 }\n"),
+        ],
+        &[
+            edit("module declared in an included file", "src/inc/util.rs", "{ 1 }", "{ 2 }", &["f"], &["g"]),
+            edit("#[path] module declared in a function body", "src/inner_x.rs", "{ 1 }", "{ 2 }", &["g"], &["f"]),
+        ],
+    )
+}
+
+/// Doc text from a file (`#[doc = include_str!("help.txt")]`) on a field clap reads.
+#[test]
+fn doc_included_from_a_file_read_by_a_derive() {
+    check(
+        &[
+            ("src/main.rs", "#[derive(clap::Parser)]\nstruct Args {\n    #[doc = include_str!(\"help.txt\")]\n    n: u64,\n}\n#[checkpoint]\nfn help() -> usize { std::mem::size_of::<Args>() }\nfn main() {}\n"),
+            ("src/help.txt", "old help"),
+        ],
+        &[edit("the help file", "src/help.txt", "old help", "new help", &["help"], &[])],
+    )
+}
+
+/// `Location::caller()` under another name.
+#[test]
+fn stale_location_caller_through_a_renamed_import() {
+    check(
+        &[(
+            "src/main.rs",
+            "use std::panic::Location as Loc;\nfn here() -> u32 { Loc::caller().line() }\n#[checkpoint]\nfn f() -> u32 { here() }\nfn main() {}\n",
+        )],
+        &[edit("a line above the helper", "src/main.rs", "fn here()", "\nfn here()", &["f"], &[])],
+    )
+}
