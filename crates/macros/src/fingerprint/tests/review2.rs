@@ -926,12 +926,28 @@ fn stale_dependency_build_script_module() {
             ("../Cargo.toml", WS),
             ("Cargo.toml", APP_WITH_LIB),
             ("../mylib/Cargo.toml", MYLIB),
-            ("../mylib/build.rs", "mod gen;\nfn main() { println!(\"cargo:rustc-env=MYLIB_V={}\", gen::v()); }\n"),
+            (
+                "../mylib/build.rs",
+                "mod gen;\nfn main() { println!(\"cargo:rustc-env=MYLIB_V={}\", gen::v()); }\n",
+            ),
             ("../mylib/gen.rs", "pub fn v() -> u64 { 1 }\n"),
-            ("../mylib/src/lib.rs", "pub fn v() -> &'static str { env!(\"MYLIB_V\") }\n"),
-            ("src/main.rs", "#[checkpoint]\nfn f() -> &'static str { mylib::v() }\nfn main() {}\n"),
+            (
+                "../mylib/src/lib.rs",
+                "pub fn v() -> &'static str { env!(\"MYLIB_V\") }\n",
+            ),
+            (
+                "src/main.rs",
+                "#[checkpoint]\nfn f() -> &'static str { mylib::v() }\nfn main() {}\n",
+            ),
         ],
-        &[edit("a module of the build script", "../mylib/gen.rs", "{ 1 }", "{ 2 }", &["f"], &[])],
+        &[edit(
+            "a module of the build script",
+            "../mylib/gen.rs",
+            "{ 1 }",
+            "{ 2 }",
+            &["f"],
+            &[],
+        )],
     )
 }
 
@@ -976,5 +992,29 @@ fn stale_location_caller_through_a_renamed_import() {
             "use std::panic::Location as Loc;\nfn here() -> u32 { Loc::caller().line() }\n#[checkpoint]\nfn f() -> u32 { here() }\nfn main() {}\n",
         )],
         &[edit("a line above the helper", "src/main.rs", "fn here()", "\nfn here()", &["f"], &[])],
+    )
+}
+
+/// Registry proc macros that read files at compile time: `include_dir!`,
+/// `sqlx::query_file!`, askama's `#[template(path = "…")]` (under `templates/`),
+/// rust-embed's `#[folder = "…"]`. String arguments are followed as files only for
+/// `macro_rules!` that pass them to `include_str!`; the README's "not followed" list names
+/// code proc macros generate, not files they read.
+#[test]
+fn stale_files_read_by_registry_proc_macros() {
+    check(
+        &[
+            ("src/main.rs", "#[derive(askama::Template)]\n#[template(path = \"hello.html\")]\nstruct Hello { name: String }\n#[checkpoint]\nfn page() -> String { askama::Template::render(&Hello { name: \"x\".into() }).unwrap() }\nstatic ASSETS: include_dir::Dir = include_dir::include_dir!(\"$CARGO_MANIFEST_DIR/assets\");\n#[checkpoint]\nfn asset() -> usize { ASSETS.files().count() }\n#[checkpoint]\nfn query() -> &'static str { sqlx_like::query_file!(\"queries/q.sql\") }\n#[derive(rust_embed::RustEmbed)]\n#[folder = \"public/\"]\nstruct Public;\n#[checkpoint]\nfn embedded() -> usize { Public::get(\"a.txt\").map(|f| f.data.len()).unwrap_or(0) }\nfn main() {}\n"),
+            ("templates/hello.html", "Hello {{ name }}"),
+            ("assets/a.txt", "a"),
+            ("queries/q.sql", "select 1"),
+            ("public/a.txt", "a"),
+        ],
+        &[
+            edit("an askama template", "templates/hello.html", "Hello", "Bye", &["page"], &[]),
+            edit("a file under include_dir!", "assets/a.txt", "a", "bb", &["asset"], &[]),
+            edit("a query_file! file", "queries/q.sql", "select 1", "select 2", &["query"], &[]),
+            edit("a rust-embed file", "public/a.txt", "a", "bb", &["embedded"], &[]),
+        ],
     )
 }
