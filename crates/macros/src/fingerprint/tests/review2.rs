@@ -1018,3 +1018,76 @@ fn stale_files_read_by_registry_proc_macros() {
         ],
     )
 }
+
+#[test]
+fn harmless_edits_third_round() {
+    check(
+        &[
+            ("src/main.rs", "mod util;\nmod money;\nuse money::Money;\n#[checkpoint]\nfn f(x: u64) -> String { Money(util::g(x)).to_string() }\nfn main() {}\n"),
+            ("src/util.rs", "pub fn g(x: u64) -> u64 { x + 1 }\npub fn spare() -> u64 { 2 }\n"),
+            ("src/money.rs", "pub struct Money(pub u64);\nimpl std::fmt::Display for Money {\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, \"{}\", self.0) }\n}\npub struct Other;\n"),
+        ],
+        &[
+            edit("a new unused import of a crate fn in the function's module", "src/main.rs", "use money::Money;", "use money::Money;\n#[allow(unused_imports)]\nuse util::spare;", &[], &["f"]),
+            edit("Display for an unrelated type", "src/money.rs", "pub struct Other;", "pub struct Other;\nimpl std::fmt::Display for Other {\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, \"o\") }\n}", &[], &["f"]),
+            edit("an inherent new on an unrelated type", "src/money.rs", "pub struct Other;", "pub struct Other;\nimpl Other { pub fn new() -> Other { Other } }", &[], &["f"]),
+            edit("a raw string spelled differently but equal (token text differs)", "src/util.rs", "pub fn spare() -> u64 { 2 }", "pub fn spare() -> u64 { r\"2\".len() as u64 }", &[], &["f"]),
+            edit("a new #[cfg(test)] helper in the helper's module", "src/util.rs", "pub fn spare()", "#[cfg(test)]\nfn only_tests() -> u64 { 3 }\npub fn spare()", &[], &["f"]),
+        ],
+    )
+}
+
+fn registry_upgrade_changes(main: &str) -> bool {
+    let lock = |v: &str| {
+        format!("version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"mylib\"]\n[[package]]\nname = \"mylib\"\nversion = \"0.1.0\"\ndependencies = [\"serde_json\"]\n[[package]]\nname = \"serde_json\"\nversion = \"{v}\"\nsource = \"registry+https://example.invalid\"\n")
+    };
+    let files = vec![
+        ("Cargo.toml".to_string(), WS.to_string()),
+        ("Cargo.lock".to_string(), lock("1.0.1")),
+        ("app/Cargo.toml".to_string(), APP_WITH_LIB.to_string()),
+        ("mylib/Cargo.toml".to_string(), format!("{MYLIB}[dependencies]\nserde_json = \"1\"\n")),
+        ("mylib/src/lib.rs".to_string(), "pub use serde_json::*;\npub use serde_json as json;\npub fn wrapped(x: f64) -> String { serde_json::to_string(&x).unwrap() }\n".to_string()),
+        ("app/src/main.rs".to_string(), main.to_string()),
+    ];
+    let mut s = scratch(&files);
+    let build = inputs::Build::default();
+    let before = identity(&s, "f", &build, None);
+    s.write("Cargo.lock", &lock("1.0.2"));
+    before != identity(&s, "f", &build, None)
+}
+
+/// A registry crate reached through a path dependency: a function of it, a crate rename
+/// (`pub use serde_json as json;`).
+#[test]
+fn registry_crate_reached_through_a_path_dependency() {
+    assert!(
+        registry_upgrade_changes(
+            "#[checkpoint]\nfn f() -> String { mylib::wrapped(1.5) }\nfn main() {}\n"
+        ),
+        "through a fn"
+    );
+    assert!(registry_upgrade_changes("#[checkpoint]\nfn f() -> String { mylib::json::to_string(&1.5f64).unwrap() }\nfn main() {}\n"), "through a rename");
+}
+
+/// The same through a glob re-export (`pub use serde_json::*;`, how facade crates
+/// re-export): `mylib::to_string` names no unit of `mylib`, and the glob leaf is not
+/// followed to the crate.
+#[test]
+fn stale_registry_crate_through_a_glob_reexport_of_a_path_dependency() {
+    assert!(registry_upgrade_changes(
+        "#[checkpoint]\nfn f() -> String { mylib::to_string(&1.5f64).unwrap() }\nfn main() {}\n"
+    ));
+}
+
+/// `#![cfg(feature = "fast")]` at the top of a module file removes the module.
+#[test]
+fn inner_cfg_of_a_module_file() {
+    let files = [
+        ("src/main.rs", "mod util;\n#[cfg(not(feature = \"fast\"))]\nmod util { pub fn g() -> u64 { 2 } }\n#[checkpoint]\nfn f() -> u64 { util::g() }\nfn main() {}\n"),
+        ("src/util.rs", "#![cfg(feature = \"fast\")]\npub fn g() -> u64 { 1 }\n"),
+    ];
+    assert_ne!(
+        identity_under(&files, "f", "-C opt-level=0"),
+        identity_under(&files, "f", "-C opt-level=0 --cfg feature=\"fast\""),
+    );
+}
