@@ -1091,3 +1091,99 @@ fn inner_cfg_of_a_module_file() {
         identity_under(&files, "f", "-C opt-level=0 --cfg feature=\"fast\""),
     );
 }
+
+#[test]
+fn harmless_manifest_edits() {
+    check(
+        &[
+            ("../Cargo.toml", WS),
+            ("Cargo.toml", APP_WITH_LIB),
+            ("../mylib/Cargo.toml", MYLIB),
+            ("../mylib/src/lib.rs", "pub fn a() -> u64 { 1 }\n"),
+            ("src/main.rs", "fn helper() -> u64 { 2 }\n#[checkpoint]\nfn f() -> u64 { mylib::a() + helper() }\nfn main() {}\n"),
+        ],
+        &[
+            edit("the app's description", "Cargo.toml", "edition = \"2021\"\n", "edition = \"2021\"\ndescription = \"x\"\n", &[], &["f"]),
+            edit("a new workspace member", "../Cargo.toml", "\"mylib\"]", "\"mylib\", \"other\"]", &[], &["f"]),
+            edit("workspace.package authors", "../Cargo.toml", "[workspace]\n", "[workspace.package]\nauthors = []\n[workspace]\n", &[], &["f"]),
+        ],
+    )
+}
+
+/// `env!` inside a file included at expression position: the included file's names are
+/// followed (`code:` input), but its own compile-time inputs are not scanned.
+#[test]
+fn stale_env_read_by_an_included_expression() {
+    let files = [
+        (
+            "src/main.rs",
+            "#[checkpoint]\nfn f() -> &'static str { include!(\"val.rs\") }\nfn main() {}\n",
+        ),
+        (
+            "src/val.rs",
+            "env!(\"CHECKPOINTER_REVIEW2_INCLUDED_ENV\")\n",
+        ),
+    ];
+    let s = scratch(&with_manifest(&files));
+    let build = inputs::Build::default();
+    // SAFETY of the test: the variable is this test's own.
+    std::env::set_var("CHECKPOINTER_REVIEW2_INCLUDED_ENV", "one");
+    let a = identity(&s, "f", &build, None);
+    std::env::set_var("CHECKPOINTER_REVIEW2_INCLUDED_ENV", "two");
+    let b = identity(&s, "f", &build, None);
+    assert_ne!(a, b, "through include!");
+}
+
+/// The same for `include_str!` and `cfg!` inside an expression-position included file.
+#[test]
+fn stale_include_str_in_an_included_expression() {
+    check(
+        &[
+            (
+                "src/main.rs",
+                "#[checkpoint]\nfn f() -> &'static str { include!(\"val.rs\") }\nfn main() {}\n",
+            ),
+            ("src/val.rs", "include_str!(\"data.txt\")\n"),
+            ("src/data.txt", "one"),
+        ],
+        &[edit(
+            "a file the included expression includes",
+            "src/data.txt",
+            "one",
+            "two",
+            &["f"],
+            &[],
+        )],
+    );
+}
+
+#[test]
+fn cfg_in_an_included_expression() {
+    let files = [
+        (
+            "src/main.rs",
+            "#[checkpoint]\nfn f() -> bool { include!(\"val.rs\") }\nfn main() {}\n",
+        ),
+        ("src/val.rs", "cfg!(feature = \"fast\")\n"),
+    ];
+    assert_ne!(
+        identity_under(&files, "f", "-C opt-level=0"),
+        identity_under(&files, "f", "-C opt-level=0 --cfg feature=\"fast\""),
+        "cfg! in an included expression"
+    );
+}
+
+/// Control for the case above: the same `env!` written in the body.
+#[test]
+fn env_read_in_the_body() {
+    let files = [(
+        "src/main.rs",
+        "#[checkpoint]\nfn f() -> &'static str { env!(\"CHECKPOINTER_REVIEW2_BODY_ENV\") }\nfn main() {}\n",
+    )];
+    let s = scratch(&with_manifest(&files));
+    let build = inputs::Build::default();
+    std::env::set_var("CHECKPOINTER_REVIEW2_BODY_ENV", "one");
+    let a = identity(&s, "f", &build, None);
+    std::env::set_var("CHECKPOINTER_REVIEW2_BODY_ENV", "two");
+    assert_ne!(a, identity(&s, "f", &build, None));
+}
