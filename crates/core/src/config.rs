@@ -67,10 +67,12 @@ impl Expiry {
     /// Whether an entry created at `created` has expired at `now`.
     pub fn is_expired(&self, created: SystemTime, now: SystemTime) -> bool {
         match self {
-            Expiry::After(d) => now
-                .duration_since(created)
-                .map(|age| age >= *d)
-                .unwrap_or(false),
+            // A created time in the future (a skewed clock, a crafted entry) counts by its
+            // distance too, so no entry outlives its expiry by claiming to be from later.
+            Expiry::After(d) => match now.duration_since(created) {
+                Ok(age) => age >= *d,
+                Err(ahead) => ahead.duration() >= *d,
+            },
             Expiry::When(f) => f(created),
         }
     }
@@ -436,6 +438,9 @@ mod tests {
         assert!(!e.is_expired(now - Duration::from_secs(3600), now));
         assert!(e.is_expired(now - Duration::from_secs(8 * 86400), now));
         assert!(Expiry::parse("seven days").is_err());
+        // Issue 9, finding 10: a created time far in the future expired never.
+        assert!(e.is_expired(now + Duration::from_secs(8 * 86400), now));
+        assert!(!e.is_expired(now + Duration::from_secs(60), now));
     }
 
     #[test]

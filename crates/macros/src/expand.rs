@@ -893,10 +893,10 @@ fn companions(
         body: quote!(#touch #get.unwrap_or(#default)),
         generic: true,
     });
-    let exists = storage(quote!(#handle.exists(#hash)));
+    let exists = storage(quote!(#handle.exists::<#stored>(#hash)));
     out.push(Companion {
         doc: format!(
-            "Whether `{fname}` has a valid (present, unexpired) entry for these arguments."
+            "Whether `{fname}` has a valid entry for these arguments (present, unexpired, intact and decodable: exactly when `get` would return it)."
         ),
         name: name("exists"),
         asyncness: f.is_async,

@@ -382,8 +382,9 @@ impl FsStore {
         entry: &Entry,
     ) -> Result<PathBuf, FsError> {
         let tmp = dir.join(format!(
-            ".{name}.tmp.{}.{:016x}",
+            ".{name}.tmp.{}-{}.{:016x}",
             std::process::id(),
+            sweep::host_tag(),
             fastrand::u64(..)
         ));
         let mut opts = OpenOptions::new();
@@ -440,19 +441,6 @@ fn sync_dir(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The stand-in for a file that is not a well-formed entry: it fails [`Entry::verify`]
-/// (no payload hashes to all zeros), so the core handles it as corrupt.
-fn damaged(created: SystemTime) -> Entry {
-    Entry {
-        meta: EntryMeta {
-            created,
-            codec: Codec::Cbor,
-            checksum: Digest([0; 32]),
-        },
-        payload: Bytes::new(),
-    }
-}
-
 fn modified(m: &fs::Metadata) -> SystemTime {
     m.modified().unwrap_or(UNIX_EPOCH)
 }
@@ -473,14 +461,9 @@ fn read_header(file: &mut File, size: u64) -> io::Result<Result<EntryMeta, Strin
             Err(e) => return Err(e),
         }
     }
-    Ok(match envelope::parse_header(&header) {
-        Ok((meta, len)) if envelope::HEADER_LEN as u64 + len == size => Ok(meta),
-        Ok((_, len)) => Err(format!(
-            "file is {size} bytes, its header says {}",
-            envelope::HEADER_LEN as u64 + len
-        )),
-        Err(e) => Err(e.to_string()),
-    })
+    Ok(envelope::parse_header(&header)
+        .and_then(|(meta, len)| envelope::check_size(len, size).map(|()| meta))
+        .map_err(|e| e.to_string()))
 }
 
 /// Splits a relative entry path into its directory and file name.
@@ -654,7 +637,7 @@ impl FsStore {
     }
 
     /// Loads an entry file. Only a missing file is `None`; a file that is there but cannot be
-    /// read or is not an entry loads as [`damaged`].
+    /// read or is not an entry loads as [`Entry::damaged`].
     fn load_file(&self, key: &Key) -> Result<Option<Entry>, FsError> {
         const OP: &str = "load";
         let rel = key.relative_path();
@@ -664,7 +647,7 @@ impl FsStore {
         let path = self.root.join(&rel);
         let unusable = |why: &dyn std::fmt::Display, created: SystemTime| {
             tracing::warn!(target: "checkpointer", path = %path.display(), "unusable cache entry: {why}");
-            Ok(Some(damaged(created)))
+            Ok(Some(Entry::damaged(created)))
         };
         let mut file = match open_entry(&path) {
             Ok(f) => f,

@@ -737,14 +737,7 @@ fn short_read(path: &Path, what: &str) -> object_store::Error {
 fn parse(path: &Path, bytes: Bytes, modified: SystemTime) -> Entry {
     Entry::from_envelope(bytes).unwrap_or_else(|e| {
         tracing::warn!(target: "checkpointer", %path, "damaged cache entry: {e}");
-        Entry {
-            meta: EntryMeta {
-                created: modified,
-                codec: Codec::Cbor,
-                checksum: Digest([0; 32]),
-            },
-            payload: Bytes::new(),
-        }
+        Entry::damaged(modified)
     })
 }
 
