@@ -333,7 +333,11 @@ impl CachedFn {
                 return None;
             }
         }
-        let checked = if config.storage.trusted() {
+        let checked = if entry.is_damaged() {
+            Err(CheckpointError::Corrupt(
+                "the stored entry is damaged".into(),
+            ))
+        } else if config.storage.trusted() {
             Ok(())
         } else {
             entry.verify()
@@ -515,7 +519,7 @@ impl CachedFn {
         leader: Option<&Leader<'_>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        let out = self.flights.computing(key.call, f()).await;
+        let out = self.flights.computing(key.call, f).await;
         if let Some(value) = out.cacheable() {
             match self.store_value(config, key, value).await {
                 Ok(()) => {
@@ -588,7 +592,10 @@ impl CachedFn {
 
     /// Whether a valid entry exists (`square::exists`): present, unexpired, intact and
     /// decodable as `T` — exactly when [`CachedFn::get`] would return it.
-    pub async fn exists<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
+    pub async fn exists<T: DeserializeOwned>(
+        &self,
+        hasher: Hasher,
+    ) -> Result<bool, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
         Ok(self

@@ -106,8 +106,9 @@ mod tests {
             let value = nested(depth);
             match encode(&value) {
                 Ok(entry) => {
-                    let back: serde_json_like::V = decode(&entry)
-                        .unwrap_or_else(|e| panic!("depth {depth} encoded but does not decode: {e}"));
+                    let back: serde_json_like::V = decode(&entry).unwrap_or_else(|e| {
+                        panic!("depth {depth} encoded but does not decode: {e}")
+                    });
                     assert_eq!(back, value);
                 }
                 Err(e) => {
@@ -128,8 +129,9 @@ mod tests {
                 t = Tree::Node(Box::new(t));
             }
             if let Ok(entry) = encode(&t) {
-                let back: Tree = decode(&entry)
-                    .unwrap_or_else(|e| panic!("tree depth {depth} encoded but does not decode: {e}"));
+                let back: Tree = decode(&entry).unwrap_or_else(|e| {
+                    panic!("tree depth {depth} encoded but does not decode: {e}")
+                });
                 assert_eq!(back, t);
             }
         }

@@ -147,11 +147,13 @@ impl Checkpointer {
         Self::new().storage_spec("memory").verbosity(0)
     }
 
-    /// Preset: fs store under the system temporary directory (`<tmp>/checkpoints`).
+    /// Preset: fs store under the system temporary directory, one directory per user
+    /// (`<tmp>/checkpoints-<uid>` on Unix): a shared `<tmp>/checkpoints` could be made first
+    /// by another user, who could then plant entries.
     pub fn tmp() -> Self {
         Self::new()
             .storage_spec("fs")
-            .directory(std::env::temp_dir().join("checkpoints"))
+            .directory(std::env::temp_dir().join(user_dir_name()))
     }
 
     /// Preset: the identity never changes with the code (only arguments key the cache).
@@ -461,4 +463,15 @@ mod tests {
         let err = FileConfig::read(&found).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
     }
+}
+
+/// `checkpoints-<effective uid>` (Unix) or `checkpoints-<user name>`: the per-user directory
+/// name of [`Checkpointer::tmp`].
+fn user_dir_name() -> String {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let user = unsafe { libc::geteuid() }.to_string();
+    #[cfg(not(unix))]
+    let user = crate::sanitize(&std::env::var("USERNAME").unwrap_or_default());
+    format!("checkpoints-{user}")
 }

@@ -3,9 +3,9 @@
 //! their executor and sync callers park in `block_on`.
 
 use crate::Digest;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -124,12 +124,18 @@ impl Flights {
         COMPUTING.with(|c| c.borrow().iter().any(|&(f, d)| f == id && d == call))
     }
 
-    /// Runs `fut`, the computation of `call`, marking every poll of it so that a nested call
+    /// Runs `f`, the computation of `call`, marking every poll of it so that a nested call
     /// of the same key — sync or async, directly or through other functions — can see that it
     /// is inside its own computation ([`Flights::reentered`]). The mark lives only during a
     /// poll, so it follows the task across threads of any executor.
-    pub(crate) async fn computing<F: Future>(&self, call: Digest, fut: F) -> F::Output {
+    pub(crate) async fn computing<Fut: Future>(
+        &self,
+        call: Digest,
+        f: impl FnOnce() -> Fut,
+    ) -> Fut::Output {
         let id = self.id();
+        // `f` itself runs inside the first marked poll: a sync body runs right there.
+        let fut = async move { f().await };
         let mut fut = std::pin::pin!(fut);
         std::future::poll_fn(|cx| {
             COMPUTING.with(|c| c.borrow_mut().push((id, call)));

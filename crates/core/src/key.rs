@@ -277,8 +277,28 @@ mod tests {
     #[test]
     fn sanitize_is_injective() {
         let names = [
-            "größe", "gr__e", "gr_e", "a-b", "a_b", "a b", "", "_", "-", "--", "-2d", ".", "..",
-            "_.", "-2e", "a.b", "a/b", "a\\b", "é", "e\u{301}", "Vec<u8>.len", "Vec_u8_.len",
+            "größe",
+            "gr__e",
+            "gr_e",
+            "a-b",
+            "a_b",
+            "a b",
+            "",
+            "_",
+            "-",
+            "--",
+            "-2d",
+            ".",
+            "..",
+            "_.",
+            "-2e",
+            "a.b",
+            "a/b",
+            "a\\b",
+            "é",
+            "e\u{301}",
+            "Vec<u8>.len",
+            "Vec_u8_.len",
         ];
         let mut seen = std::collections::HashMap::new();
         for n in names {

@@ -89,7 +89,9 @@ fn hostname() -> Vec<u8> {
 
 #[cfg(not(unix))]
 fn hostname() -> Vec<u8> {
-    std::env::var("COMPUTERNAME").unwrap_or_default().into_bytes()
+    std::env::var("COMPUTERNAME")
+        .unwrap_or_default()
+        .into_bytes()
 }
 
 fn is_hex(s: &str) -> bool {
@@ -110,8 +112,7 @@ pub(crate) fn sweep_one(path: &Path, what: Leftover, now: SystemTime) -> SweepRe
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
-            let stale =
-                idle > TEMP_MAX_AGE || (local && idle > TEMP_GRACE_DEAD && !pid_alive(pid));
+            let stale = idle > TEMP_MAX_AGE || (local && idle > TEMP_GRACE_DEAD && !pid_alive(pid));
             if stale && fs::remove_file(path).is_ok() {
                 report.temp_files += 1;
             }
@@ -197,7 +198,9 @@ mod tests {
             })
         ));
         assert!(matches!(
-            classify(&format!(".{rest}.tmp.4242-0123456789abcdef.00000000deadbeef")),
+            classify(&format!(
+                ".{rest}.tmp.4242-0123456789abcdef.00000000deadbeef"
+            )),
             Some(Leftover::Temp {
                 pid: 4242,
                 local: false

@@ -214,9 +214,7 @@ fn temporary_files_of_dead_writers_are_swept_by_listing() {
     let entry = store.path_of(&k);
     let name = entry.file_name().unwrap().to_str().unwrap().to_string();
     let here = checkpointer_store_fs::sweep::host_tag();
-    let tmp = |pid: u32, n: u8| {
-        entry.with_file_name(format!(".{name}.tmp.{pid}-{here}.{n:016x}"))
-    };
+    let tmp = |pid: u32, n: u8| entry.with_file_name(format!(".{name}.tmp.{pid}-{here}.{n:016x}"));
     let foreign = |pid: u32, n: u8| {
         entry.with_file_name(format!(".{name}.tmp.{pid}-0123456789abcdef.{n:016x}"))
     };

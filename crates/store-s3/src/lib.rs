@@ -72,8 +72,7 @@ mod runtime;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use checkpointer_core::{
-    envelope, CheckpointError, Codec, Digest, Entry, EntryInfo, EntryMeta, Key, KeyLock, Scope,
-    Storage,
+    envelope, CheckpointError, Entry, EntryInfo, Key, KeyLock, Scope, Storage,
 };
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
