@@ -447,3 +447,55 @@ fn layered_verifies_lower_tiers_itself_and_never_passes_on_damage() {
     let top = tiers.tiers().next().unwrap();
     assert!(block_on(top.load(&key)).unwrap().is_none());
 }
+
+// ---- Finding 4: valid bodies compile; probes see the body's own imports -----------------
+
+mod limits {
+    pub const LIMIT: u32 = 7;
+    pub const SCALE: u32 = 3;
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn limited(x: u32) -> u32 {
+    use crate::limits::LIMIT;
+    x.min(LIMIT)
+}
+
+#[checkpoint(using = Checkpointer::capture().storage_spec("memory").verbosity(0))]
+fn limited_captured(x: u32) -> u32 {
+    use crate::limits::{LIMIT, SCALE as FACTOR};
+    x.min(LIMIT) * FACTOR
+}
+
+#[checkpoint(using = Checkpointer::capture().storage_spec("memory").verbosity(0))]
+fn limited_glob(x: u32) -> u32 {
+    use crate::limits::*;
+    x.min(LIMIT) + SCALE
+}
+
+#[checkpoint(using = Checkpointer::capture().storage_spec("memory").verbosity(0))]
+fn limited_local(x: u32) -> u32 {
+    mod inner {
+        pub const K: u32 = 2;
+    }
+    use inner::K;
+    {
+        use crate::limits::SCALE;
+        x * K + SCALE
+    }
+}
+
+#[test]
+fn bodies_with_local_use_compile_and_run() {
+    assert_eq!(limited(10), 7);
+    assert_eq!(limited_captured(10), 21);
+    assert_eq!(limited_glob(1), 4);
+    assert_eq!(limited_local(5), 13);
+    // Under the capture preset, the imported consts are part of the call hash.
+    let mut plain = checkpointer::Hasher::new();
+    checkpointer::ObjectHash::object_hash(&10u32, &mut plain);
+    assert_ne!(
+        limited_captured::call_hash(10),
+        limited_captured::handle().call_hash(plain)
+    );
+}
