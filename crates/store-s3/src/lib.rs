@@ -562,8 +562,8 @@ impl Inner {
                     None => break,
                 }
             }
-            let framed = envelope::parse_header(&head)
-                .and_then(|(_, len)| envelope::check_size(len, size));
+            let framed =
+                envelope::parse_header(&head).and_then(|(_, len)| envelope::check_size(len, size));
             if let Err(e) = framed {
                 tracing::warn!(target: "checkpointer", %path, "damaged cache entry: {e}");
                 return Ok(Some(Entry::damaged(modified)));
