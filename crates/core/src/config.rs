@@ -429,6 +429,17 @@ fn project_file() -> &'static FileConfig {
     })
 }
 
+/// `checkpoints-<effective uid>` (Unix) or `checkpoints-<user name>`: the per-user directory
+/// name of [`Checkpointer::tmp`].
+fn user_dir_name() -> String {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let user = unsafe { libc::geteuid() }.to_string();
+    #[cfg(not(unix))]
+    let user = crate::sanitize(&std::env::var("USERNAME").unwrap_or_default());
+    format!("checkpoints-{user}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,15 +474,4 @@ mod tests {
         let err = FileConfig::read(&found).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
     }
-}
-
-/// `checkpoints-<effective uid>` (Unix) or `checkpoints-<user name>`: the per-user directory
-/// name of [`Checkpointer::tmp`].
-fn user_dir_name() -> String {
-    #[cfg(unix)]
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let user = unsafe { libc::geteuid() }.to_string();
-    #[cfg(not(unix))]
-    let user = crate::sanitize(&std::env::var("USERNAME").unwrap_or_default());
-    format!("checkpoints-{user}")
 }

@@ -642,8 +642,12 @@ impl Tester<'_> {
                 .await;
         }
         for (i, k) in twins.iter().enumerate() {
-            self.expect(prop, k, Some(&entry(&format!("twin {i}"), 30 + i, Codec::Cbor)))
-                .await;
+            self.expect(
+                prop,
+                k,
+                Some(&entry(&format!("twin {i}"), 30 + i, Codec::Cbor)),
+            )
+            .await;
         }
         for k in &twins {
             self.remove(prop, k).await;

@@ -404,10 +404,7 @@ fn a_large_object_with_a_lying_header_is_damaged() {
     raw(async {
         store
             .object_store()
-            .put(
-                &object_store::path::Path::from(store.entry_path(&k)),
-                PutPayload::from(body),
-            )
+            .put(&store.entry_path(&k), PutPayload::from(body))
             .await
     })
     .unwrap();
