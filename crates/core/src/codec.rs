@@ -138,3 +138,28 @@ mod tests {
         assert!(encode(&nested(1000)).is_err());
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    /// A checksummed entry whose CBOR announces huge lengths: decoding fails without
+    /// allocating what the header claims (the payload is all the bytes there are).
+    #[test]
+    fn announced_lengths_do_not_allocate() {
+        let cases: [&[u8]; 5] = [
+            &[0x7b, 0x40, 0, 0, 0, 0, 0, 0, 0, b'a'], // text of 2^62 bytes
+            &[0x5b, 0x40, 0, 0, 0, 0, 0, 0, 0, 1],    // bytes of 2^62
+            &[0x9b, 0x40, 0, 0, 0, 0, 0, 0, 0, 1],    // array of 2^62 items
+            &[0xbb, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2], // map of 2^62 pairs
+            &[0x7f, 0x7b, 0x40, 0, 0, 0, 0, 0, 0, 0], // indefinite text, huge chunk
+        ];
+        for bytes in cases {
+            let e = Entry::new(Codec::Cbor, Bytes::copy_from_slice(bytes));
+            assert!(decode::<String>(&e).is_err());
+            assert!(decode::<Vec<u8>>(&e).is_err());
+            assert!(decode::<std::collections::BTreeMap<u8, u8>>(&e).is_err());
+            assert!(decode::<serde::de::IgnoredAny>(&e).is_err());
+        }
+    }
+}

@@ -225,6 +225,11 @@ fn os_strings_hash_their_exact_bytes() {
     assert_eq!(d(OsStr::new("x.csv")), d("x.csv"));
     assert_eq!(d(&OsString::from("x")), d(&String::from("x")));
     assert_eq!(d(&Some(OsString::from("v"))), d(&Some(String::from("v"))));
+    // Pinned: tag 0x33 (OS bytes, Unix family), u64 LE length, the bytes.
+    assert_eq!(
+        d(OsStr::from_bytes(b"\xff")),
+        Digest::of_bytes(&[0x33, 1, 0, 0, 0, 0, 0, 0, 0, 0xff])
+    );
     // Non-UTF-8 bytes are framed by length like strings.
     assert_ne!(
         d(&(OsStr::from_bytes(b"\xffa"), OsStr::from_bytes(b"b"))),
