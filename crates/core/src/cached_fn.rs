@@ -1,7 +1,7 @@
 //! `CachedFn`: the per-function runtime behind `#[checkpoint]` and its companions.
 
 use crate::config::{OnError, OpenTier, Resolved};
-use crate::flight::{Flights, Role};
+use crate::flight::{Flights, Leader, Role};
 use crate::report::{self, Event};
 use crate::{
     codec, maintenance, manifest, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher,
@@ -73,7 +73,7 @@ enum Prepared<'a, O> {
 #[derive(Clone)]
 struct FileMemo {
     path: &'static str,
-    stamp: (u64, Option<SystemTime>),
+    stamp: Option<crate::file_stamp::Stamp>,
     digest: Digest,
 }
 
@@ -206,9 +206,8 @@ impl CachedFn {
     fn finish_hash(&self, state: &State, h: &mut Hasher) {
         for var in self.info.env {
             h.write_name(var);
-            std::env::var_os(var)
-                .map(|v| v.to_string_lossy().into_owned())
-                .object_hash(h);
+            // Exact bytes: a UTF-8 value hashes like a `String`, any other never lossily.
+            std::env::var_os(var).object_hash(h);
         }
         for (i, file) in self.info.files.iter().enumerate() {
             h.write_name(file);
@@ -219,10 +218,10 @@ impl CachedFn {
         }
     }
 
-    /// A file's content hash, re-read only when its size or modification time changed.
+    /// A file's content hash, re-read unless its stamp (see `file_stamp`) is unchanged.
     fn file_digest(&self, index: usize, path: &'static str) -> Option<Digest> {
         let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
-        let stamp = (meta.len(), meta.modified().ok());
+        let stamp = crate::file_stamp::of(&meta, SystemTime::now());
         {
             let memo = self
                 .file_memo
@@ -230,7 +229,7 @@ impl CachedFn {
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(m) = memo
                 .get(index)
-                .filter(|m| m.path == path && m.stamp == stamp)
+                .filter(|m| m.path == path && stamp.is_some() && m.stamp == stamp)
             {
                 return Some(m.digest);
             }
@@ -245,7 +244,7 @@ impl CachedFn {
                 index + 1,
                 FileMemo {
                     path: "",
-                    stamp: (0, None),
+                    stamp: None,
                     digest: Digest::default(),
                 },
             );
@@ -334,7 +333,11 @@ impl CachedFn {
                 return None;
             }
         }
-        let checked = if config.storage.trusted() {
+        let checked = if entry.is_damaged() {
+            Err(CheckpointError::Corrupt(
+                "the stored entry is damaged".into(),
+            ))
+        } else if config.storage.trusted() {
             Ok(())
         } else {
             entry.verify()
@@ -441,16 +444,24 @@ impl CachedFn {
                 return f().await;
             }
         }
+        if self.flights.reentered(key.call) {
+            return self.reentry(state, config, &key, f).await;
+        }
         loop {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
-                    wait.await;
+                    let stored = wait.await;
                     if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
+                    if !stored {
+                        // The leader's outcome is not cached (an `Err`, a panic, a failed
+                        // store): retry now, beside the other waiters, not one after another.
+                        return self.compute_and_store(state, config, &key, None, f).await;
+                    }
                 }
-                Role::Leader(_leader) => {
+                Role::Leader(leader) => {
                     // Other processes: hold the backend's lock while computing. Failing to
                     // lock is not fatal: compute anyway (at worst twice, never wrongly).
                     let _lock = match config.storage.lock(&key).await {
@@ -470,10 +481,34 @@ impl CachedFn {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
-                    return self.compute_and_store(state, config, &key, f).await;
+                    return self
+                        .compute_and_store(state, config, &key, Some(&leader), f)
+                        .await;
                 }
             }
         }
+    }
+
+    /// A call inside its own computation (same key, same thread or task): waiting would wait
+    /// forever, so it computes without the cache, with a warning (or raises).
+    async fn reentry<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: &Key,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
+        let error = CheckpointError::Reentrant {
+            function: state.path.to_string(),
+            call: key.call.to_hex(),
+        };
+        if let Some(Ok(o)) = self
+            .failed(state, Some(config), "reentry", error)
+            .map(O::from_error)
+        {
+            return o;
+        }
+        f().await
     }
 
     async fn compute_and_store<O: Outcome, Fut: Future<Output = O>>(
@@ -481,18 +516,28 @@ impl CachedFn {
         state: &State,
         config: &Resolved,
         key: &Key,
+        leader: Option<&Leader<'_>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        // Nested cached calls record this one as their parent (see `parent.rs`).
+        // Nested cached calls record this one as their parent (see `parent.rs`); the flight
+        // knows this key is computing, so a re-entry is detected (see `flight.rs`).
         let parent = crate::parent::current();
-        let fut = {
-            let _enter = crate::parent::enter(key);
-            f()
-        };
-        let out = crate::parent::within(key, fut).await;
+        let out = self
+            .flights
+            .computing(key.call, || {
+                let fut = {
+                    let _enter = crate::parent::enter(key);
+                    f()
+                };
+                crate::parent::within(key, fut)
+            })
+            .await;
         if let Some(value) = out.cacheable() {
             match self.store_value(config, key, value).await {
                 Ok(()) => {
+                    if let Some(l) = leader {
+                        l.stored();
+                    }
                     report::event(config.verbosity, Event::Computed, &state.path, &key.call);
                     let (compiled, items) = (self.info.identity, self.info.items);
                     manifest::record(&*config.storage, key, compiled, items, parent.as_ref()).await;
@@ -523,10 +568,22 @@ impl CachedFn {
             return f().await;
         }
         let key = self.key(state, hasher);
-        let _leader = self.flights.join(key.call);
+        if self.flights.reentered(key.call) {
+            return self.reentry(state, config, &key, f).await;
+        }
+        // A computation of this key in flight here finishes first, then the rerun leads.
+        let leader = loop {
+            match self.flights.join(key.call) {
+                Role::Leader(leader) => break leader,
+                Role::Waiter(wait) => {
+                    wait.await;
+                }
+            }
+        };
         // Other processes computing this key finish first; a rerun then overwrites.
         let _lock = config.storage.lock(&key).await.ok().flatten();
-        self.compute_and_store(state, config, &key, f).await
+        self.compute_and_store(state, config, &key, Some(&leader), f)
+            .await
     }
 
     fn ready(&self) -> Result<(&State, Resolved), CheckpointError> {
@@ -547,17 +604,18 @@ impl CachedFn {
             })
     }
 
-    /// Whether a valid (present, unexpired) entry exists (`square::exists`).
-    pub async fn exists(&self, hasher: Hasher) -> Result<bool, CheckpointError> {
+    /// Whether a valid entry exists (`square::exists`): present, unexpired, intact and
+    /// decodable as `T` — exactly when [`CachedFn::get`] would return it.
+    pub async fn exists<T: DeserializeOwned>(
+        &self,
+        hasher: Hasher,
+    ) -> Result<bool, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        let Some(created) = config.storage.checkpoint_date(&key).await? else {
-            return Ok(false);
-        };
-        Ok(!config
-            .expiry
-            .as_ref()
-            .is_some_and(|e| e.is_expired(created, SystemTime::now())))
+        Ok(self
+            .lookup::<T>(state, &config, &key, false)
+            .await?
+            .is_some())
     }
 
     /// Removes the entry from every tier; `Ok(true)` if there was one (`square::delete`).
@@ -631,6 +689,7 @@ fn consequence(op: &str) -> &'static str {
         "store" => "could not store the computed value (it was returned, uncached)",
         "load" => "could not read the cache; computing without it",
         "lock" => "could not lock the entry across processes; computing without the lock",
+        "reentry" => "computing without the cache",
         _ => "the cache is unavailable; computing without it",
     }
 }

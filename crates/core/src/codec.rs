@@ -6,11 +6,38 @@ use crate::{CheckpointError, Codec, Entry};
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
+/// How deep [`decode`] follows nested arrays, maps, tags and enums (ciborium's default):
+/// deeper input is refused rather than risking the stack.
+pub const DECODE_DEPTH: usize = 256;
+
 /// Encodes `value` as a CBOR entry created now.
+///
+/// Refuses (`CheckpointError::Encode`) a value nested too deeply for [`decode`] to read back:
+/// storing it would only make every later call load, fail and recompute.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Entry, CheckpointError> {
     let mut buf = Vec::with_capacity(64);
     ciborium::into_writer(value, &mut buf).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    check_depth(&buf)?;
     Ok(Entry::new(Codec::Cbor, Bytes::from(buf)))
+}
+
+/// Walks encoded CBOR without building anything, one level short of [`DECODE_DEPTH`]: a
+/// typed decode nests at most one level deeper than this untyped walk (a unit enum variant
+/// is a plain string here), so what passes decodes.
+fn check_depth(cbor: &[u8]) -> Result<(), CheckpointError> {
+    match ciborium::de::from_reader_with_recursion_limit::<serde::de::IgnoredAny, _>(
+        cbor,
+        DECODE_DEPTH - 1,
+    ) {
+        Ok(_) => Ok(()),
+        Err(ciborium::de::Error::RecursionLimitExceeded) => Err(CheckpointError::Encode(format!(
+            "the value is nested more than {} levels deep, deeper than the cache decodes; it is not cached",
+            DECODE_DEPTH - 1
+        ))),
+        Err(e) => Err(CheckpointError::Encode(format!(
+            "the encoding does not read back: {e}"
+        ))),
+    }
 }
 
 /// Decodes an entry's payload into `T`.
@@ -42,5 +69,97 @@ fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     match reused {
         Some(r) => r,
         None => (f.take().expect("called once"))(&mut [0u8; 4096]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nested `Vec`s `depth` deep around a unit enum variant (the typed decode's deepest case).
+    fn nested(depth: usize) -> serde_json_like::V {
+        let mut v = serde_json_like::V::Leaf(serde_json_like::Unit::A);
+        for _ in 0..depth {
+            v = serde_json_like::V::List(vec![v]);
+        }
+        v
+    }
+
+    mod serde_json_like {
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        pub enum Unit {
+            A,
+        }
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        #[serde(untagged)]
+        pub enum V {
+            Leaf(Unit),
+            List(Vec<V>),
+        }
+    }
+
+    /// Issue 9, finding 7: a value nested deeper than the decoder reads was stored anyway,
+    /// and every later call failed to decode it and recomputed.
+    #[test]
+    fn what_encodes_decodes() {
+        for depth in [0, 1, 100, 200, 253, 254, 255, 256, 300, 1000] {
+            let value = nested(depth);
+            match encode(&value) {
+                Ok(entry) => {
+                    let back: serde_json_like::V = decode(&entry).unwrap_or_else(|e| {
+                        panic!("depth {depth} encoded but does not decode: {e}")
+                    });
+                    assert_eq!(back, value);
+                }
+                Err(e) => {
+                    assert!(depth >= 250, "depth {depth} refused: {e}");
+                    assert!(matches!(e, CheckpointError::Encode(_)));
+                }
+            }
+        }
+        // Typed nesting through derived (externally tagged) enums and structs.
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        enum Tree {
+            Leaf,
+            Node(Box<Tree>),
+        }
+        for depth in [10, 200, 254, 255, 256, 400] {
+            let mut t = Tree::Leaf;
+            for _ in 0..depth {
+                t = Tree::Node(Box::new(t));
+            }
+            if let Ok(entry) = encode(&t) {
+                let back: Tree = decode(&entry).unwrap_or_else(|e| {
+                    panic!("tree depth {depth} encoded but does not decode: {e}")
+                });
+                assert_eq!(back, t);
+            }
+        }
+        assert!(encode(&nested(1000)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    /// A checksummed entry whose CBOR announces huge lengths: decoding fails without
+    /// allocating what the header claims (the payload is all the bytes there are).
+    #[test]
+    fn announced_lengths_do_not_allocate() {
+        let cases: [&[u8]; 5] = [
+            &[0x7b, 0x40, 0, 0, 0, 0, 0, 0, 0, b'a'], // text of 2^62 bytes
+            &[0x5b, 0x40, 0, 0, 0, 0, 0, 0, 0, 1],    // bytes of 2^62
+            &[0x9b, 0x40, 0, 0, 0, 0, 0, 0, 0, 1],    // array of 2^62 items
+            &[0xbb, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2], // map of 2^62 pairs
+            &[0x7f, 0x7b, 0x40, 0, 0, 0, 0, 0, 0, 0], // indefinite text, huge chunk
+        ];
+        for bytes in cases {
+            let e = Entry::new(Codec::Cbor, Bytes::copy_from_slice(bytes));
+            assert!(decode::<String>(&e).is_err());
+            assert!(decode::<Vec<u8>>(&e).is_err());
+            assert!(decode::<std::collections::BTreeMap<u8, u8>>(&e).is_err());
+            assert!(decode::<serde::de::IgnoredAny>(&e).is_err());
+        }
     }
 }

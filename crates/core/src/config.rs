@@ -67,10 +67,12 @@ impl Expiry {
     /// Whether an entry created at `created` has expired at `now`.
     pub fn is_expired(&self, created: SystemTime, now: SystemTime) -> bool {
         match self {
-            Expiry::After(d) => now
-                .duration_since(created)
-                .map(|age| age >= *d)
-                .unwrap_or(false),
+            // A created time in the future (a skewed clock, a crafted entry) counts by its
+            // distance too, so no entry outlives its expiry by claiming to be from later.
+            Expiry::After(d) => match now.duration_since(created) {
+                Ok(age) => age >= *d,
+                Err(ahead) => ahead.duration() >= *d,
+            },
             Expiry::When(f) => f(created),
         }
     }
@@ -145,11 +147,13 @@ impl Checkpointer {
         Self::new().storage_spec("memory").verbosity(0)
     }
 
-    /// Preset: fs store under the system temporary directory (`<tmp>/checkpoints`).
+    /// Preset: fs store under the system temporary directory, one directory per user
+    /// (`<tmp>/checkpoints-<uid>` on Unix): a shared `<tmp>/checkpoints` could be made first
+    /// by another user, who could then plant entries.
     pub fn tmp() -> Self {
         Self::new()
             .storage_spec("fs")
-            .directory(std::env::temp_dir().join("checkpoints"))
+            .directory(std::env::temp_dir().join(user_dir_name()))
     }
 
     /// Preset: the identity never changes with the code (only arguments key the cache).
@@ -425,6 +429,17 @@ fn project_file() -> &'static FileConfig {
     })
 }
 
+/// `checkpoints-<effective uid>` (Unix) or `checkpoints-<user name>`: the per-user directory
+/// name of [`Checkpointer::tmp`].
+fn user_dir_name() -> String {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let user = unsafe { libc::geteuid() }.to_string();
+    #[cfg(not(unix))]
+    let user = crate::sanitize(&std::env::var("USERNAME").unwrap_or_default());
+    format!("checkpoints-{user}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,6 +451,9 @@ mod tests {
         assert!(!e.is_expired(now - Duration::from_secs(3600), now));
         assert!(e.is_expired(now - Duration::from_secs(8 * 86400), now));
         assert!(Expiry::parse("seven days").is_err());
+        // Issue 9, finding 10: a created time far in the future expired never.
+        assert!(e.is_expired(now + Duration::from_secs(8 * 86400), now));
+        assert!(!e.is_expired(now + Duration::from_secs(60), now));
     }
 
     #[test]

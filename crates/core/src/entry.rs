@@ -99,17 +99,32 @@ impl Entry {
     /// [`Entry::verify`], which the core runs on every load.
     pub fn from_envelope(bytes: Bytes) -> Result<Entry, CheckpointError> {
         let (meta, len) = envelope::parse_header(&bytes)?;
-        let expected = envelope::HEADER_LEN as u64 + len;
-        if bytes.len() as u64 != expected {
-            return Err(CheckpointError::Corrupt(format!(
-                "entry is {} bytes, its header says {expected}",
-                bytes.len()
-            )));
-        }
+        envelope::check_size(len, bytes.len() as u64)?;
         Ok(Entry {
             meta,
             payload: bytes.slice(envelope::HEADER_LEN..),
         })
+    }
+
+    /// The stand-in a byte-oriented store returns for something that is there but is not an
+    /// entry (bad framing, unreadable, a link): it always fails [`Entry::verify`] (no payload
+    /// hashes to all zeros), so the core warns, recomputes and overwrites it, and
+    /// [`Entry::is_damaged`] tells it apart. `created` is what the store knows (the file's
+    /// or object's modification time).
+    pub fn damaged(created: SystemTime) -> Entry {
+        Entry {
+            meta: EntryMeta {
+                created,
+                codec: Codec::Cbor,
+                checksum: Digest([0; 32]),
+            },
+            payload: Bytes::new(),
+        }
+    }
+
+    /// Whether this is the [`Entry::damaged`] stand-in.
+    pub fn is_damaged(&self) -> bool {
+        self.meta.checksum == Digest([0; 32]) && self.payload.is_empty()
     }
 }
 
@@ -149,6 +164,27 @@ pub mod envelope {
         let check = blake3::hash(&h[..64]);
         h[64..72].copy_from_slice(&check.as_bytes()[..8]);
         h
+    }
+
+    /// The size of a whole entry (header and payload) whose header announces `len` payload
+    /// bytes; `None` when no entry can be that large. Every backend computes sizes here, so
+    /// a crafted length cannot overflow anywhere.
+    pub fn entry_size(len: u64) -> Option<u64> {
+        (HEADER_LEN as u64).checked_add(len)
+    }
+
+    /// Checks that an entry of `actual` bytes is as long as its header (announcing `len`
+    /// payload bytes) says.
+    pub fn check_size(len: u64, actual: u64) -> Result<(), CheckpointError> {
+        match entry_size(len) {
+            Some(expected) if expected == actual => Ok(()),
+            Some(expected) => Err(CheckpointError::Corrupt(format!(
+                "entry is {actual} bytes, its header says {expected}"
+            ))),
+            None => Err(CheckpointError::Corrupt(format!(
+                "entry header announces an impossible payload of {len} bytes"
+            ))),
+        }
     }
 
     /// Parses a header: the metadata and the payload length it announces.
@@ -260,6 +296,24 @@ mod tests {
         let mut flipped = bytes;
         flipped[10] ^= 1;
         assert!(Entry::from_envelope(Bytes::from(flipped)).is_err());
+    }
+
+    /// Issue 9, finding 5: a header announcing a length near `u64::MAX` overflowed an
+    /// unchecked add (a panic in debug builds).
+    #[test]
+    fn huge_announced_lengths_are_corrupt_not_a_panic() {
+        for len in [u64::MAX, u64::MAX - 71, u64::MAX - 72, u64::MAX / 2] {
+            let e = Entry::with_created(Codec::Cbor, Bytes::from_static(b"x"), UNIX_EPOCH);
+            let mut bytes = envelope::header(&e.meta, len).to_vec();
+            bytes.push(b'x');
+            let err = Entry::from_envelope(Bytes::from(bytes)).unwrap_err();
+            assert!(matches!(err, CheckpointError::Corrupt(_)), "{err}");
+            assert!(envelope::check_size(len, 73).is_err());
+        }
+        assert_eq!(envelope::entry_size(u64::MAX), None);
+        assert!(Entry::damaged(UNIX_EPOCH).verify().is_err());
+        assert!(Entry::damaged(UNIX_EPOCH).is_damaged());
+        assert!(!Entry::new(Codec::Cbor, Bytes::new()).is_damaged());
     }
 
     #[test]

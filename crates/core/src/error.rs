@@ -44,6 +44,16 @@ pub enum CheckpointError {
     /// A configuration value (environment, `checkpointer.toml`, option) was invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A call re-entered itself with the same key while computing it (a recursion whose
+    /// hashed arguments repeat, e.g. a `#[no_hash]` depth counter). It cannot wait for its own
+    /// result, so it computes without the cache (this error only under `on_error = "raise"`).
+    #[error("{function} called itself with the same call hash {call} while computing it; the inner call runs uncached")]
+    Reentrant {
+        /// The function's path, `crate::module::name`.
+        function: String,
+        /// The call hash, hex.
+        call: String,
+    },
     /// A storage spec named something no enabled backend provides.
     #[error("invalid storage spec {spec:?}: {reason}")]
     Spec {

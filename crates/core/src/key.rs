@@ -52,33 +52,94 @@ impl fmt::Display for FnPath {
     }
 }
 
-/// Makes a name safe as one path segment on every platform and object store: keeps ASCII
-/// letters, digits, `_`, `-` and `.` (not leading, so no hidden names and never `.`/`..`),
-/// replaces everything else with `_`, never yields `""`, and shortens names over
-/// [`MAX_SEGMENT`] bytes to a prefix plus a hash of the whole name (distinct names stay
-/// distinct).
+/// Makes a name safe as one path segment on every platform and object store, injectively:
+/// distinct names give distinct segments, so two functions never share a directory.
+///
+/// ASCII letters, digits, `_` and `.` (not leading, so no hidden names and never `.`/`..`)
+/// are kept; every other byte of the UTF-8 name is written `-XX` (two lowercase hex digits),
+/// `-` itself included, so the mapping can be undone. The empty name is `-`. A result over
+/// [`MAX_SEGMENT`] bytes is cut and ends in `--` plus 32 hex digits of the whole name's hash
+/// (`--` never occurs otherwise), so long names stay distinct too.
+///
+/// ```
+/// use checkpointer_core::sanitize;
+/// assert_eq!(sanitize("square"), "square");
+/// assert_eq!(sanitize("Type.method"), "Type.method");
+/// assert_eq!(sanitize("größe"), "gr-c3-b6-c3-9fe");
+/// assert_ne!(sanitize("größe"), sanitize("gr__e"));
+/// assert_eq!(sanitize(".."), "-2e.");
+/// ```
 pub fn sanitize(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '.' && i > 0) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    use std::fmt::Write;
+    let mut s = String::with_capacity(name.len());
+    for (i, b) in name.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'_' || (b == b'.' && i > 0) {
+            s.push(b as char);
+        } else {
+            let _ = write!(s, "-{b:02x}");
+        }
+    }
     if s.is_empty() {
-        s.push('_');
+        s.push('-');
+    }
+    if let Some(cut) = name.strip_prefix(CUT_NAME).filter(|c| is_cut(c)) {
+        return cut.to_string();
     }
     if s.len() > MAX_SEGMENT {
-        let tail = Digest::of_bytes(name.as_bytes()).short(16);
-        s.truncate(MAX_SEGMENT - 17);
-        s.push('-');
+        let tail = Digest::of_bytes(name.as_bytes()).short(32);
+        s.truncate(MAX_SEGMENT - 34);
+        s.push_str("--");
         s.push_str(&tail);
     }
     s
+}
+
+/// The name [`unsanitize`] gives a cut segment: this prefix and the segment. It sanitizes
+/// back to that segment, i.e. it stands for the (unknown) long name that was cut. A NUL never
+/// occurs in a Rust path or type name.
+const CUT_NAME: &str = "\0";
+
+/// Whether `seg` is a cut long name: [`MAX_SEGMENT`] bytes ending in `--` and 32 hex digits.
+fn is_cut(seg: &str) -> bool {
+    seg.len() == MAX_SEGMENT
+        && seg.as_bytes()[MAX_SEGMENT - 34..MAX_SEGMENT - 32] == *b"--"
+        && seg[MAX_SEGMENT - 32..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The name a segment was sanitized from: `sanitize(&unsanitize(seg)?) == seg`. `None` when
+/// no name sanitizes to `seg`. A cut long name (see [`sanitize`]) cannot be restored; it
+/// gives a stand-in that sanitizes back to the same segment.
+///
+/// ```
+/// use checkpointer_core::{sanitize, unsanitize};
+/// assert_eq!(unsanitize("gr-c3-b6-c3-9fe").as_deref(), Some("größe"));
+/// assert_eq!(unsanitize("a_b").as_deref(), Some("a_b"));
+/// assert_eq!(unsanitize("-61"), None); // `a` is never escaped
+/// ```
+pub fn unsanitize(seg: &str) -> Option<String> {
+    if is_cut(seg) {
+        return Some(format!("{CUT_NAME}{seg}"));
+    }
+    if seg == "-" {
+        return Some(String::new());
+    }
+    let b = seg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'-' {
+            let hex = seg.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let name = String::from_utf8(out).ok()?;
+    (sanitize(&name) == seg).then_some(name)
 }
 
 /// The longest sanitized name segment, well under every filesystem's 255-byte limit.
@@ -112,7 +173,9 @@ impl Key {
         )
     }
 
-    /// Parses a path made by [`Key::relative_path`] (names are taken as sanitized).
+    /// Parses a path made by [`Key::relative_path`]: names are turned back into the names
+    /// they were sanitized from (see [`unsanitize`]), so the parsed key's path is the path
+    /// parsed. `None` for anything [`Key::relative_path`] cannot have made.
     pub fn parse_relative_path(path: &str) -> Option<Key> {
         let parts: Vec<&str> = path.split('/').collect();
         if parts.len() < 5 {
@@ -124,10 +187,14 @@ impl Key {
             return None;
         }
         let identity = Digest::from_hex(parts[n - 3])?;
+        let module = parts[1..n - 4]
+            .iter()
+            .map(|seg| unsanitize(seg))
+            .collect::<Option<Vec<_>>>()?;
         let function = FnPath {
-            crate_name: parts[0].to_string(),
-            module: parts[1..n - 4].join("/"),
-            name: parts[n - 4].to_string(),
+            crate_name: unsanitize(parts[0])?,
+            module: module.join("/"),
+            name: unsanitize(parts[n - 4])?,
         };
         Some(Key {
             function: Arc::new(function),
@@ -141,7 +208,10 @@ impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         self.call == other.call
             && self.identity == other.identity
-            && (Arc::ptr_eq(&self.function, &other.function) || self.function == other.function)
+            && (Arc::ptr_eq(&self.function, &other.function)
+                || self.function == other.function
+                // Equal exactly when the entry paths are, as in every byte-oriented store.
+                || self.function.dir() == other.function.dir())
     }
 }
 impl Eq for Key {}
@@ -191,16 +261,87 @@ mod tests {
 
     #[test]
     fn sanitize_never_escapes() {
-        assert_eq!(sanitize(".."), "_.");
-        assert_eq!(sanitize(".hidden"), "_hidden");
-        assert_eq!(sanitize("../x"), "_._x");
+        assert_eq!(sanitize(".."), "-2e.");
+        assert_eq!(sanitize(".hidden"), "-2ehidden");
+        assert_eq!(sanitize("../x"), "-2e.-2fx");
         let long = "x".repeat(300);
         let short = sanitize(&long);
         assert_eq!(short.len(), MAX_SEGMENT);
         assert_ne!(short, sanitize(&"x".repeat(301)));
-        assert_eq!(sanitize(""), "_");
-        assert_eq!(sanitize("a/b\\c"), "a_b_c");
+        assert_eq!(sanitize(""), "-");
+        assert_eq!(sanitize("a/b\\c"), "a-2fb-5cc");
         assert_eq!(sanitize("Type.method"), "Type.method");
+    }
+
+    /// Issue 9, finding 2: `größe` and `gr__e` (and `a-b`/`a_b`, `""`/`_`) shared a segment.
+    #[test]
+    fn sanitize_is_injective() {
+        let names = [
+            "größe",
+            "gr__e",
+            "gr_e",
+            "a-b",
+            "a_b",
+            "a b",
+            "",
+            "_",
+            "-",
+            "--",
+            "-2d",
+            ".",
+            "..",
+            "_.",
+            "-2e",
+            "a.b",
+            "a/b",
+            "a\\b",
+            "é",
+            "e\u{301}",
+            "Vec<u8>.len",
+            "Vec_u8_.len",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for n in names {
+            if let Some(prev) = seen.insert(sanitize(n), n) {
+                panic!("{prev:?} and {n:?} both sanitize to {:?}", sanitize(n));
+            }
+        }
+        // Long names: cut ones never equal short ones, and differ from each other.
+        let a = format!("{}é", "x".repeat(200));
+        let b = format!("{}e", "x".repeat(200));
+        assert_ne!(sanitize(&a), sanitize(&b));
+        assert!(!sanitize(&"x".repeat(MAX_SEGMENT)).contains("--"));
+        // Parsing a listed path gives back a key with the same path, cut names included.
+        for name in [a.as_str(), "größe", "", "-", "a.b", "x"] {
+            let key = Key {
+                function: Arc::new(FnPath::from_module_path("c::größe", name)),
+                identity: Digest::of_bytes(b"id"),
+                call: Digest::of_bytes(b"call"),
+            };
+            let back = Key::parse_relative_path(&key.relative_path()).unwrap();
+            assert_eq!(back.relative_path(), key.relative_path());
+            assert_eq!(back, key);
+        }
+        for seg in ["-61", "-2", "-zz", "a--b", ".x", "-ff"] {
+            assert_eq!(unsanitize(seg), None, "{seg}");
+        }
+    }
+
+    /// Keys of functions whose names sanitize alike compare equal only when their paths do,
+    /// in every backend: equality follows the sanitized directory.
+    #[test]
+    fn key_equality_follows_the_path() {
+        let k = |m: &str| Key {
+            function: Arc::new(FnPath {
+                crate_name: "c".into(),
+                module: m.into(),
+                name: "f".into(),
+            }),
+            identity: Digest::of_bytes(b"id"),
+            call: Digest::of_bytes(b"call"),
+        };
+        assert_eq!(k("a//b"), k("a/b"));
+        assert_ne!(k("größe"), k("gr__e"));
     }
 
     #[test]

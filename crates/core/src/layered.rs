@@ -116,8 +116,10 @@ impl Storage for Layered {
                 Err(_) => errors += 1,
             }
         }
-        if damaged.is_some() {
-            return Ok(damaged);
+        if let Some(entry) = damaged {
+            // Only the stand-in leaves here: an unverified payload never reaches a caller
+            // that trusts this store's loads (see `trusted`).
+            return Ok(Some(Entry::damaged(entry.meta.created)));
         }
         if errors == self.tiers.len() {
             return Err(CheckpointError::storage(
@@ -132,10 +134,21 @@ impl Storage for Layered {
     /// A hit in the top tier, answered without waiting when that tier can; anything else
     /// (a miss, an error, a tier that must wait) goes through `load` and its promotion rules.
     fn load_now(&self, key: &Key) -> Option<Result<Option<Entry>, CheckpointError>> {
-        match self.tiers.first()?.storage.load_now(key)? {
+        let top = self.tiers.first()?;
+        if !top.storage.trusted() {
+            // Its entries would need verifying: `load` does that.
+            return None;
+        }
+        match top.storage.load_now(key)? {
             Ok(Some(entry)) => Some(Ok(Some(entry))),
             _ => None,
         }
+    }
+
+    /// Loads are verified here (an untrusted tier's copy is checked before it is returned or
+    /// promoted) or are the [`Entry::damaged`] stand-in, so the core checks nothing twice.
+    fn trusted(&self) -> bool {
+        true
     }
 
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {

@@ -66,8 +66,9 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Ok(None)
     }
 
-    /// Whether loads return entries this process stored itself, already verified (an
-    /// in-memory store). The core then skips the checksum on a hit.
+    /// Whether loads return only verified entries (an in-memory store holding what this
+    /// process stored, or [`crate::Layered`], which verifies lower tiers itself) or the
+    /// [`Entry::damaged`] stand-in. The core then skips the checksum on a hit.
     fn trusted(&self) -> bool {
         false
     }

@@ -67,6 +67,8 @@
 //!   non-ASCII and empty segments still round-trip and list under their own function (keys
 //!   are compared by [`Key::relative_path`], since listed names come back sanitized). A
 //!   path-based backend must keep everything under its root; its own tests check that.
+//!   Functions whose names differ only in such characters (`größe`, `gr__e`) never share an
+//!   entry.
 //! - **large values**: a 16 MiB entry (configurable) round-trips intact.
 //! - **concurrent writers**: several threads storing different entries under one key while
 //!   others load it: every load sees none or exactly one of the written entries, never a
@@ -628,6 +630,27 @@ impl Tester<'_> {
         for k in &keys {
             self.remove(prop, k).await;
             self.expect(prop, k, None).await;
+        }
+        // Distinct names are distinct functions, even those that differ only in characters
+        // a path cannot hold: one identity and one call hash, one entry each.
+        let twins: Vec<Key> = ["größe", "gr__e", "gr_e", "a-b", "a_b", "", "_", "-"]
+            .iter()
+            .map(|name| key(&function("twins", name), "v1", 0x61, 0))
+            .collect();
+        for (i, k) in twins.iter().enumerate() {
+            self.put(prop, k, entry(&format!("twin {i}"), 30 + i, Codec::Cbor))
+                .await;
+        }
+        for (i, k) in twins.iter().enumerate() {
+            self.expect(
+                prop,
+                k,
+                Some(&entry(&format!("twin {i}"), 30 + i, Codec::Cbor)),
+            )
+            .await;
+        }
+        for k in &twins {
+            self.remove(prop, k).await;
         }
     }
 

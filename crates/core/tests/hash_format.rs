@@ -205,3 +205,34 @@ fn inline_and_streaming_hashers_agree() {
         assert_eq!(h.finish(), Digest::of_bytes(&bytes), "split at {split}");
     }
 }
+
+/// Issue 9, finding 1: non-UTF-8 OS strings hashed lossily, so two paths differing only in
+/// an invalid byte shared a digest (and a cache entry).
+#[cfg(unix)]
+#[test]
+fn os_strings_hash_their_exact_bytes() {
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::OsStrExt;
+    let a = OsStr::from_bytes(b"data-\xff.csv");
+    let b = OsStr::from_bytes(b"data-\xfe.csv");
+    assert_ne!(d(a), d(b));
+    assert_ne!(d(Path::new(a)), d(Path::new(b)));
+    assert_ne!(d(&PathBuf::from(a)), d(&PathBuf::from(b)));
+    // Not the replacement character's UTF-8 either.
+    assert_ne!(d(a), d("data-\u{fffd}.csv"));
+    assert_ne!(d(Path::new(a)), d(Path::new("data-\u{fffd}.csv")));
+    // UTF-8 OS strings hash as strings (the pinned format of valid names is unchanged).
+    assert_eq!(d(OsStr::new("x.csv")), d("x.csv"));
+    assert_eq!(d(&OsString::from("x")), d(&String::from("x")));
+    assert_eq!(d(&Some(OsString::from("v"))), d(&Some(String::from("v"))));
+    // Pinned: tag 0x33 (OS bytes, Unix family), u64 LE length, the bytes.
+    assert_eq!(
+        d(OsStr::from_bytes(b"\xff")),
+        Digest::of_bytes(&[0x33, 1, 0, 0, 0, 0, 0, 0, 0, 0xff])
+    );
+    // Non-UTF-8 bytes are framed by length like strings.
+    assert_ne!(
+        d(&(OsStr::from_bytes(b"\xffa"), OsStr::from_bytes(b"b"))),
+        d(&(OsStr::from_bytes(b"\xff"), OsStr::from_bytes(b"ab")))
+    );
+}

@@ -144,6 +144,14 @@ fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
                     }
                 }
                 pt.attrs = kept;
+                if !matches!(mode, HashMode::Skip) {
+                    if let Some(at) = mut_reference(&pt.ty) {
+                        return Err(syn::Error::new_spanned(
+                            at,
+                            "`#[checkpoint]` refuses `&mut` arguments: on a cache hit the function does not run, so whatever it would have done through this reference is lost. Pass the value by shared reference or by value and return the change, or mark the parameter `#[no_hash]` if the result does not depend on it and losing its side effects on a hit is intended (a logger, a progress bar)",
+                        ));
+                    }
+                }
                 let ident = match &*pt.pat {
                     Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => p.ident.clone(),
                     _ => format_ident!("__arg{}", i),
@@ -212,6 +220,22 @@ fn set_mode(mode: &mut HashMode, new: HashMode, attr: &Attribute) -> syn::Result
     }
     *mode = new;
     Ok(())
+}
+
+/// The first `&mut` reference type inside `ty`, if any.
+fn mut_reference(ty: &Type) -> Option<&syn::TypeReference> {
+    struct Find<'a>(Option<&'a syn::TypeReference>);
+    impl<'a> syn::visit::Visit<'a> for Find<'a> {
+        fn visit_type_reference(&mut self, r: &'a syn::TypeReference) {
+            if r.mutability.is_some() && self.0.is_none() {
+                self.0 = Some(r);
+            }
+            syn::visit::visit_type_reference(self, r);
+        }
+    }
+    let mut f = Find(None);
+    syn::visit::Visit::visit_type(&mut f, ty);
+    f.0
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {
@@ -411,7 +435,18 @@ impl Func {
             .chain(&opts.capture_once)
             .map(path_text)
             .collect();
-        let probes: Vec<TokenStream> = scan::screaming_names(&self.item.block, &bound)
+        // Only a preset (`using = …`) can ask for every static and const to be captured:
+        // without one, no probe is emitted (probes are code the body never asked for).
+        let scanned = match &opts.using {
+            Some(_) => scan::screaming_names(&self.item.block, &bound),
+            None => scan::Screaming {
+                names: Vec::new(),
+                uses: Vec::new(),
+            },
+        };
+        let uses = &scanned.uses;
+        let probes: Vec<TokenStream> = scanned
+            .names
             .into_iter()
             .filter(|id| !listed.contains(&id.to_string()))
             .map(|id| {
@@ -424,6 +459,8 @@ impl Func {
                 if #handle.captures_all() {
                     #[allow(unused_imports)]
                     use #p::{CaptureHash as _, CaptureSkip as _};
+                    // The body's own imports, so a probe sees the names the body sees.
+                    #(#[allow(unused_imports)] #uses)*
                     #(#probes)*
                 }
             });
@@ -906,10 +943,10 @@ fn companions(
         body: quote!(#touch #get.unwrap_or(#default)),
         generic: true,
     });
-    let exists = storage(quote!(#handle.exists(#hash)));
+    let exists = storage(quote!(#handle.exists::<#stored>(#hash)));
     out.push(Companion {
         doc: format!(
-            "Whether `{fname}` has a valid (present, unexpired) entry for these arguments."
+            "Whether `{fname}` has a valid entry for these arguments (present, unexpired, intact and decodable: exactly when `get` would return it)."
         ),
         name: name("exists"),
         asyncness: f.is_async,

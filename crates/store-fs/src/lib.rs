@@ -76,8 +76,8 @@ pub mod sweep;
 pub use sweep::SweepReport;
 
 use checkpointer_core::{
-    async_trait, envelope, Bytes, CheckpointError, Codec, Digest, Entry, EntryInfo, EntryMeta, Key,
-    KeyLock, Scope, Storage,
+    async_trait, envelope, Bytes, CheckpointError, Entry, EntryInfo, EntryMeta, Key, KeyLock,
+    Scope, Storage,
 };
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -134,6 +134,17 @@ pub enum FsError {
         /// The offending path.
         path: PathBuf,
     },
+    /// The root exists in a directory anyone can write to (like `/tmp`) but belongs to another
+    /// user, who could plant entries in it; the store refuses it.
+    #[error("{} belongs to another user (uid {owner}) and sits in a directory anyone can write to; refusing it as a cache root, since its owner could plant entries (choose another directory)", path.display())]
+    ForeignRoot {
+        /// The storage operation.
+        op: &'static str,
+        /// The root.
+        path: PathBuf,
+        /// The root's owner.
+        owner: u32,
+    },
 }
 
 impl FsError {
@@ -146,7 +157,9 @@ impl FsError {
     /// ```
     pub fn op(&self) -> &'static str {
         match self {
-            FsError::Io { op, .. } | FsError::NotADirectory { op, .. } => op,
+            FsError::Io { op, .. }
+            | FsError::NotADirectory { op, .. }
+            | FsError::ForeignRoot { op, .. } => op,
         }
     }
 
@@ -159,7 +172,9 @@ impl FsError {
     /// ```
     pub fn path(&self) -> &Path {
         match self {
-            FsError::Io { path, .. } | FsError::NotADirectory { path, .. } => path,
+            FsError::Io { path, .. }
+            | FsError::NotADirectory { path, .. }
+            | FsError::ForeignRoot { path, .. } => path,
         }
     }
 }
@@ -282,6 +297,12 @@ impl FsStore {
         if create {
             // Also brings back a root removed since the last store.
             self.make_root(op)?;
+        } else {
+            match fs::metadata(&self.root) {
+                // Loads trust no root another user planted either.
+                Ok(m) if m.is_dir() => self.check_owner(op, &m)?,
+                _ => {}
+            }
         }
         let mut dir = self.root.clone();
         for seg in rel_dir.split('/').filter(|s| !s.is_empty()) {
@@ -336,7 +357,10 @@ impl FsStore {
     /// whether it is private.
     fn make_root(&self, op: &'static str) -> Result<bool, FsError> {
         let private = match fs::metadata(&self.root) {
-            Ok(m) if m.is_dir() => mode_is_private(&m),
+            Ok(m) if m.is_dir() => {
+                self.check_owner(op, &m)?;
+                mode_is_private(&m)
+            }
             Ok(_) => {
                 return Err(FsError::NotADirectory {
                     op,
@@ -358,6 +382,39 @@ impl FsStore {
             Err(e) => return Err(io_err(op, "inspect", &self.root)(e)),
         };
         Ok(*self.private.get_or_init(|| private))
+    }
+
+    /// Refuses a root that another user made in a directory anyone can write to (see
+    /// [`FsError::ForeignRoot`]). A root shared on purpose (a team directory) lives in a
+    /// directory only the team can write to, and passes.
+    #[cfg(unix)]
+    fn check_owner(&self, op: &'static str, m: &fs::Metadata) -> Result<(), FsError> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if m.uid() == me {
+            return Ok(());
+        }
+        let parent = match self.root.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let open_to_all = fs::metadata(&parent)
+            .map(|p| p.permissions().mode() & 0o002 != 0)
+            .unwrap_or(false);
+        if open_to_all {
+            return Err(FsError::ForeignRoot {
+                op,
+                path: self.root.clone(),
+                owner: m.uid(),
+            });
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn check_owner(&self, _op: &'static str, _m: &fs::Metadata) -> Result<(), FsError> {
+        Ok(())
     }
 
     fn dir_builder(&self, op: &'static str) -> Result<fs::DirBuilder, FsError> {
@@ -382,8 +439,9 @@ impl FsStore {
         entry: &Entry,
     ) -> Result<PathBuf, FsError> {
         let tmp = dir.join(format!(
-            ".{name}.tmp.{}.{:016x}",
+            ".{name}.tmp.{}-{}.{:016x}",
             std::process::id(),
+            sweep::host_tag(),
             fastrand::u64(..)
         ));
         let mut opts = OpenOptions::new();
@@ -440,19 +498,6 @@ fn sync_dir(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The stand-in for a file that is not a well-formed entry: it fails [`Entry::verify`]
-/// (no payload hashes to all zeros), so the core handles it as corrupt.
-fn damaged(created: SystemTime) -> Entry {
-    Entry {
-        meta: EntryMeta {
-            created,
-            codec: Codec::Cbor,
-            checksum: Digest([0; 32]),
-        },
-        payload: Bytes::new(),
-    }
-}
-
 fn modified(m: &fs::Metadata) -> SystemTime {
     m.modified().unwrap_or(UNIX_EPOCH)
 }
@@ -473,14 +518,9 @@ fn read_header(file: &mut File, size: u64) -> io::Result<Result<EntryMeta, Strin
             Err(e) => return Err(e),
         }
     }
-    Ok(match envelope::parse_header(&header) {
-        Ok((meta, len)) if envelope::HEADER_LEN as u64 + len == size => Ok(meta),
-        Ok((_, len)) => Err(format!(
-            "file is {size} bytes, its header says {}",
-            envelope::HEADER_LEN as u64 + len
-        )),
-        Err(e) => Err(e.to_string()),
-    })
+    Ok(envelope::parse_header(&header)
+        .and_then(|(meta, len)| envelope::check_size(len, size).map(|()| meta))
+        .map_err(|e| e.to_string()))
 }
 
 /// Splits a relative entry path into its directory and file name.
@@ -654,7 +694,7 @@ impl FsStore {
     }
 
     /// Loads an entry file. Only a missing file is `None`; a file that is there but cannot be
-    /// read or is not an entry loads as [`damaged`].
+    /// read or is not an entry loads as [`Entry::damaged`].
     fn load_file(&self, key: &Key) -> Result<Option<Entry>, FsError> {
         const OP: &str = "load";
         let rel = key.relative_path();
@@ -664,7 +704,7 @@ impl FsStore {
         let path = self.root.join(&rel);
         let unusable = |why: &dyn std::fmt::Display, created: SystemTime| {
             tracing::warn!(target: "checkpointer", path = %path.display(), "unusable cache entry: {why}");
-            Ok(Some(damaged(created)))
+            Ok(Some(Entry::damaged(created)))
         };
         let mut file = match open_entry(&path) {
             Ok(f) => f,

@@ -35,8 +35,9 @@ impl SweepReport {
 
 /// What a dot-file in an entry directory is.
 pub(crate) enum Leftover {
-    /// `.<rest>.tmp.<pid>.<random>`.
-    Temp { pid: u32 },
+    /// `.<rest>.tmp.<pid>-<host>.<random>` (or the older `.<rest>.tmp.<pid>.<random>`):
+    /// `local` when `<host>` is this machine's tag, so the pid means something here.
+    Temp { pid: u32, local: bool },
     /// `.<rest>.lock`.
     Lock,
 }
@@ -48,10 +49,49 @@ pub(crate) fn classify(name: &str) -> Option<Leftover> {
         return is_hex(stem).then_some(Leftover::Lock);
     }
     let (stem, tail) = rest.split_once(".tmp.")?;
-    let (pid, random) = tail.split_once('.')?;
+    let (writer, random) = tail.split_once('.')?;
+    let (pid, host) = match writer.split_once('-') {
+        Some((pid, host)) if is_hex(host) => (pid, Some(host)),
+        Some(_) => return None,
+        None => (writer, None),
+    };
+    let local = host == Some(host_tag());
     (is_hex(stem) && is_hex(random))
-        .then(|| pid.parse().ok().map(|pid| Leftover::Temp { pid }))
+        .then(|| pid.parse().ok().map(|pid| Leftover::Temp { pid, local }))
         .flatten()
+}
+
+/// This machine (and boot, and container) as 16 hex digits, written into temporary file
+/// names (`.<rest>.tmp.<pid>-<host tag>.<random>`): a sweep judges a writer by its pid only when it ran here. A writer on another host
+/// sharing the volume (or an older name without a tag) counts as alive until
+/// [`TEMP_MAX_AGE`].
+pub fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let mut id = hostname();
+        // Distinguishes boots (pids are reused) and hosts with one name.
+        id.extend(fs::read("/proc/sys/kernel/random/boot_id").unwrap_or_default());
+        checkpointer_core::Digest::of_bytes(&id).short(16)
+    })
+}
+
+#[cfg(unix)]
+fn hostname() -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return Vec::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf[..end].to_vec()
+}
+
+#[cfg(not(unix))]
+fn hostname() -> Vec<u8> {
+    std::env::var("COMPUTERNAME")
+        .unwrap_or_default()
+        .into_bytes()
 }
 
 fn is_hex(s: &str) -> bool {
@@ -63,7 +103,7 @@ fn is_hex(s: &str) -> bool {
 pub(crate) fn sweep_one(path: &Path, what: Leftover, now: SystemTime) -> SweepReport {
     let mut report = SweepReport::default();
     match what {
-        Leftover::Temp { pid } => {
+        Leftover::Temp { pid, local } => {
             let Ok(meta) = fs::symlink_metadata(path) else {
                 return report;
             };
@@ -72,7 +112,7 @@ pub(crate) fn sweep_one(path: &Path, what: Leftover, now: SystemTime) -> SweepRe
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
-            let stale = idle > TEMP_MAX_AGE || (idle > TEMP_GRACE_DEAD && !pid_alive(pid));
+            let stale = idle > TEMP_MAX_AGE || (local && idle > TEMP_GRACE_DEAD && !pid_alive(pid));
             if stale && fs::remove_file(path).is_ok() {
                 report.temp_files += 1;
             }
@@ -145,7 +185,26 @@ mod tests {
         ));
         assert!(matches!(
             classify(&format!(".{rest}.tmp.4242.00000000deadbeef")),
-            Some(Leftover::Temp { pid: 4242 })
+            Some(Leftover::Temp {
+                pid: 4242,
+                local: false
+            })
+        ));
+        assert!(matches!(
+            classify(&format!(".{rest}.tmp.4242-{}.00000000deadbeef", host_tag())),
+            Some(Leftover::Temp {
+                pid: 4242,
+                local: true
+            })
+        ));
+        assert!(matches!(
+            classify(&format!(
+                ".{rest}.tmp.4242-0123456789abcdef.00000000deadbeef"
+            )),
+            Some(Leftover::Temp {
+                pid: 4242,
+                local: false
+            })
         ));
         for other in [
             rest.clone(),

@@ -213,15 +213,27 @@ fn temporary_files_of_dead_writers_are_swept_by_listing() {
     block_on(store.store(&k, Entry::new(Codec::Cbor, Bytes::from_static(b"x")))).unwrap();
     let entry = store.path_of(&k);
     let name = entry.file_name().unwrap().to_str().unwrap().to_string();
-    let tmp = |pid: u32, n: u8| entry.with_file_name(format!(".{name}.tmp.{pid}.{n:016x}"));
+    let here = checkpointer_store_fs::sweep::host_tag();
+    let tmp = |pid: u32, n: u8| entry.with_file_name(format!(".{name}.tmp.{pid}-{here}.{n:016x}"));
+    let foreign = |pid: u32, n: u8| {
+        entry.with_file_name(format!(".{name}.tmp.{pid}-0123456789abcdef.{n:016x}"))
+    };
+    let old = |pid: u32, n: u8| entry.with_file_name(format!(".{name}.tmp.{pid}.{n:016x}"));
     let dead = 999_999_999;
     let me = std::process::id();
     let minute = Duration::from_secs(61);
+    let hours = Duration::from_secs(2 * 3600);
     let cases = [
-        (tmp(dead, 1), minute, true),                      // dead writer, idle
-        (tmp(dead, 2), Duration::ZERO, false),             // dead pid, but just written
-        (tmp(me, 3), minute, false),                       // a live writer
-        (tmp(me, 4), Duration::from_secs(2 * 3600), true), // idle for hours: gone anyway
+        (tmp(dead, 1), minute, true),          // dead writer, idle
+        (tmp(dead, 2), Duration::ZERO, false), // dead pid, but just written
+        (tmp(me, 3), minute, false),           // a live writer
+        (tmp(me, 4), hours, true),             // idle for hours: gone anyway
+        // Issue 9, finding 10: a pid from another host sharing the volume means nothing
+        // here; its writer may be alive, so only the hour rule applies.
+        (foreign(dead, 5), minute, false),
+        (foreign(dead, 6), hours, true),
+        (old(dead, 7), minute, false),
+        (old(dead, 8), hours, true),
     ];
     for (p, ago, _) in &cases {
         std::fs::write(p, b"partial").unwrap();

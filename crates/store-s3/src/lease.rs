@@ -3,7 +3,7 @@
 use crate::{runtime, Inner, S3Error};
 use checkpointer_core::{Key, KeyLock};
 use object_store::path::Path;
-use object_store::{GetOptions, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::{PutMode, PutOptions, PutPayload, UpdateVersion};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,13 +26,6 @@ fn body(owner: &str, ttl: Duration) -> PutPayload {
         "checkpointer lease\nowner={owner}\nexpires_ms={}\n",
         now_ms() + ttl.as_millis()
     ))
-}
-
-fn expires_ms(body: &[u8]) -> Option<u128> {
-    std::str::from_utf8(body)
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("expires_ms=")?.trim().parse().ok())
 }
 
 fn create() -> PutOptions {
@@ -145,26 +138,31 @@ pub(crate) async fn acquire(inner: Arc<Inner>, key: Key) -> Result<Option<KeyLoc
             }
             Err(e) => return Err(e),
         }
-        // Someone holds it. Done already?
-        if inner.head(&entry).await?.is_some() {
-            return Ok(Some(KeyLock::new(())));
-        }
-        let held = match inner.get_opts(&lease, GetOptions::default()).await {
-            Ok(r) => r,
-            Err(object_store::Error::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
+        // Someone holds it.
+        let Some(held) = inner.head(&lease).await? else {
+            continue;
         };
-        let (e_tag, version) = (held.meta.e_tag.clone(), held.meta.version.clone());
-        let expires = expires_ms(&inner.note(held.bytes().await)?);
-        let stale_by_clock = expires.is_some_and(|t| t < now_ms());
-        let stale_by_watch = match &seen {
+        let (e_tag, version) = (held.e_tag.clone(), held.version.clone());
+        // Done already? Only an entry written since the lease was last renewed (both times
+        // are the server's) is its holder's result; an older one (expired, damaged, the
+        // value being recomputed) must not let this caller compute unleased.
+        if let Some(done) = inner.head(&entry).await? {
+            if done.last_modified >= held.last_modified {
+                return Ok(Some(KeyLock::new(())));
+            }
+        }
+        // The expiry the holder wrote is on the holder's clock: a waiter whose clock runs
+        // ahead would take over a live lease. Only the waiter's own clock decides: a lease
+        // whose version stays unchanged for a whole TTL (its holder renews every third of
+        // one) is dead.
+        let stale = match &seen {
             Some((tag, since)) if *tag == e_tag => since.elapsed() >= ttl,
             _ => {
                 seen = Some((e_tag.clone(), Instant::now()));
                 false
             }
         };
-        if stale_by_clock || stale_by_watch || expires.is_none() {
+        if stale {
             // Take it over, conditional on the version we judged: one waiter wins.
             match inner
                 .put_opts(&lease, body(&inner.owner, ttl), update(e_tag, version))
@@ -256,7 +254,9 @@ impl Drop for Lease {
             .unwrap_or_else(PoisonError::into_inner)
             .0
             .clone();
-        let (tx, rx) = std::sync::mpsc::channel();
+        // Released in the background: dropping a guard never blocks its thread (often an
+        // executor's). A lease a process leaves behind by exiting first costs nothing when it
+        // stored its value (waiters see an entry newer than the lease) and one TTL otherwise.
         handle.spawn(async move {
             // Delete only our own lease, not one taken over after ours expired.
             if let Ok(Some(meta)) = inner.head(&path).await {
@@ -264,13 +264,6 @@ impl Drop for Lease {
                     let _ = inner.delete_object(&path).await;
                 }
             }
-            let _ = tx.send(());
         });
-        // Wait briefly, so a process that exits right after computing does not leave its lease
-        // behind to delay the next computation of this key by a TTL. (Never on the store's own
-        // threads, where a cancelled `lock` call may drop its result.)
-        if std::thread::current().name() != Some(runtime::THREAD_NAME) {
-            let _ = rx.recv_timeout(Duration::from_secs(2));
-        }
     }
 }

@@ -72,8 +72,7 @@ mod runtime;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use checkpointer_core::{
-    envelope, CheckpointError, Codec, Digest, Entry, EntryInfo, EntryMeta, Key, KeyLock, Scope,
-    Storage,
+    envelope, CheckpointError, Entry, EntryInfo, Key, KeyLock, Scope, Storage,
 };
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -554,8 +553,23 @@ impl Inner {
                 let bytes = self.note(first.bytes().await)?;
                 return Ok(Some(parse(&path, bytes, modified)));
             }
-            // Larger: the rest is fetched in ranges while the first part's body streams in.
-            match self.read_all(&path, first, size, e_tag).await {
+            // Larger: nothing is allocated for it before its header says it is that large.
+            let mut body = first.into_stream();
+            let mut head = BytesMut::new();
+            while head.len() < envelope::HEADER_LEN {
+                match body.next().await {
+                    Some(chunk) => head.extend_from_slice(&self.note(chunk)?),
+                    None => break,
+                }
+            }
+            let framed =
+                envelope::parse_header(&head).and_then(|(_, len)| envelope::check_size(len, size));
+            if let Err(e) = framed {
+                tracing::warn!(target: "checkpointer", %path, "damaged cache entry: {e}");
+                return Ok(Some(Entry::damaged(modified)));
+            }
+            // The rest is fetched in ranges while the first part's body streams in.
+            match self.read_all(&path, head.freeze(), body, size, e_tag).await {
                 Ok(bytes) => return Ok(Some(parse(&path, bytes, modified))),
                 Err(
                     object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
@@ -569,13 +583,14 @@ impl Inner {
         })
     }
 
-    /// Reads the whole object: `first` (the response to a ranged GET of its first part, whose
-    /// body has not been read yet) and the other parts in concurrent ranged GETs, all pinned
-    /// to `e_tag`.
+    /// Reads the whole object of `size` bytes (checked against its header): `read` (the start
+    /// of the response to a ranged GET of its first part) and the rest of that body, and the
+    /// other parts in concurrent ranged GETs, all pinned to `e_tag`.
     async fn read_all(
         &self,
         path: &Path,
-        first: object_store::GetResult,
+        read: Bytes,
+        first: futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>,
         size: u64,
         e_tag: Option<String>,
     ) -> Result<Bytes, object_store::Error> {
@@ -584,10 +599,15 @@ impl Inner {
             source: Box::new(e),
         })?;
         let part = self.options.part_size;
+        if read.len() > part.min(size) {
+            return Err(short_read(path, "longer"));
+        }
         let mut buf = BytesMut::zeroed(size);
         let (head, rest) = buf.split_at_mut(part.min(size));
+        head[..read.len()].copy_from_slice(&read);
+        let head = &mut head[read.len()..];
         let mut reads = Vec::with_capacity(rest.len().div_ceil(part) + 1);
-        reads.push(fill(path, first.into_stream(), head).boxed());
+        reads.push(fill(path, first, head).boxed());
         for (i, dst) in rest.chunks_mut(part).enumerate() {
             let start = (part + i * part) as u64;
             reads.push(self.read_range(path, start, dst, e_tag.clone()).boxed());
@@ -737,14 +757,7 @@ fn short_read(path: &Path, what: &str) -> object_store::Error {
 fn parse(path: &Path, bytes: Bytes, modified: SystemTime) -> Entry {
     Entry::from_envelope(bytes).unwrap_or_else(|e| {
         tracing::warn!(target: "checkpointer", %path, "damaged cache entry: {e}");
-        Entry {
-            meta: EntryMeta {
-                created: modified,
-                codec: Codec::Cbor,
-                checksum: Digest([0; 32]),
-            },
-            payload: Bytes::new(),
-        }
+        Entry::damaged(modified)
     })
 }
 

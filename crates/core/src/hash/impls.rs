@@ -4,6 +4,7 @@ use super::{tag, Hasher, ObjectHash};
 use crate::Digest;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -162,15 +163,40 @@ impl ObjectHash for String {
     }
 }
 
-/// Paths hash by their components, so `a//b` and `a/b` agree; non-UTF-8 parts are lossy.
+/// Paths hash by their components, so `a//b` and `a/b` agree; each component hashes as an
+/// [`OsStr`] (exact bytes, never lossy).
 impl ObjectHash for Path {
     fn object_hash(&self, h: &mut Hasher) {
         let parts: Vec<_> = self.components().collect();
         h.write_header(tag::PATH, parts.len());
         for part in parts {
-            let s = part.as_os_str().to_string_lossy();
-            h.write_bytes(tag::STR, s.as_bytes());
+            part.as_os_str().object_hash(h);
         }
+    }
+}
+
+/// An OS string: as a `str` when it is UTF-8 (so valid names hash like strings on every
+/// platform), otherwise its exact platform bytes under a tag naming the platform family, so
+/// two strings that differ only in an invalid byte never share a digest.
+impl ObjectHash for OsStr {
+    fn object_hash(&self, h: &mut Hasher) {
+        if let Some(s) = self.to_str() {
+            return s.object_hash(h);
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::ffi::OsStrExt;
+            let units: Vec<u8> = self.encode_wide().flat_map(u16::to_le_bytes).collect();
+            h.write_bytes(tag::OS_WIDE, &units);
+        }
+        #[cfg(not(windows))]
+        h.write_bytes(tag::OS_BYTES, self.as_encoded_bytes());
+    }
+}
+
+impl ObjectHash for OsString {
+    fn object_hash(&self, h: &mut Hasher) {
+        self.as_os_str().object_hash(h);
     }
 }
 

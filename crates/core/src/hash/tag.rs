@@ -36,3 +36,9 @@ pub const STRUCT: u8 = 0x70;
 pub const ENUM: u8 = 0x71;
 pub const NUM_RUN: u8 = 0x7f;
 pub const DIGEST: u8 = 0x62;
+/// An OS string that is not UTF-8, as raw bytes (Unix, WASI and other byte-string families).
+#[cfg_attr(windows, allow(dead_code))]
+pub const OS_BYTES: u8 = 0x33;
+/// An OS string that is not valid UTF-16, as its 16-bit units little-endian (Windows).
+#[cfg_attr(not(windows), allow(dead_code))]
+pub const OS_WIDE: u8 = 0x34;
