@@ -6,8 +6,12 @@ use crate::{CheckpointError, Codec, Entry};
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
-/// Encodes `value` as a CBOR entry created now.
+/// Encodes `value` as an entry created now: CBOR, or the value's raw payload for a raw value
+/// (`checkpointer::Array<T>`; see [`crate::raw`]).
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Entry, CheckpointError> {
+    if let Some(payload) = crate::raw::encode(value) {
+        return Ok(Entry::new(Codec::RawArray, payload));
+    }
     let mut buf = Vec::with_capacity(64);
     ciborium::into_writer(value, &mut buf).map_err(|e| CheckpointError::Encode(e.to_string()))?;
     Ok(Entry::new(Codec::Cbor, Bytes::from(buf)))
@@ -20,6 +24,8 @@ pub fn decode<T: DeserializeOwned>(entry: &Entry) -> Result<T, CheckpointError> 
             ciborium::de::from_reader_with_buffer(&entry.payload[..], scratch)
         })
         .map_err(|e| CheckpointError::Decode(e.to_string())),
+        Codec::RawArray => crate::raw::decode(&entry.payload),
+        #[allow(unreachable_patterns)]
         other => Err(CheckpointError::Decode(format!(
             "entry has codec {other:?}, expected CBOR"
         ))),

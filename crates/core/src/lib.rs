@@ -21,8 +21,10 @@ mod flight;
 pub mod hash;
 mod key;
 mod layered;
+pub mod mapped;
 pub mod maintenance;
 mod outcome;
+pub mod raw;
 mod report;
 mod storage;
 #[cfg(feature = "testing")]
