@@ -323,7 +323,6 @@ mod tests {
                     }
                 }
             }
-            use serde::de::Deserializer as _;
             use serde::Deserialize as _;
             d.deserialize_newtype_struct(RAW_NAME, V)
         }

@@ -13,12 +13,17 @@
 //! | 8..16 | offset `D` of the elements from the payload's start (u64 LE) |
 //! | 16..24 | length of the elements in bytes (u64 LE) |
 //! | 24..24+8n | the shape, one u64 LE per dimension, row-major (C order) |
+//! | 24+8n..32+8n | first 8 bytes of blake3 of bytes 0..24+8n (guards the descriptor) |
 //! | ..D | zero padding |
 //! | D.. | the elements, little-endian, row-major |
 //!
 //! `D` is chosen so that the elements start at a multiple of 64 bytes *in the entry file*
 //! (72 + D), so a page-aligned map of the file gives aligned elements of every type — and so
 //! does a read into a 16-byte-aligned buffer.
+//!
+//! Everything but the elements — the envelope header and this descriptor — carries its own
+//! check, verified on every load in O(1); the elements are covered by the envelope's
+//! checksum, verified on demand for maps.
 
 use crate::{Element, MmapError};
 use checkpointer_core::envelope;
@@ -32,6 +37,13 @@ pub const MAX_NDIM: usize = 255;
 /// The elements' alignment within an entry file.
 pub const ALIGN: usize = 64;
 const FIXED: usize = 24;
+const CHECK: usize = 8;
+
+fn descriptor_check(bytes: &[u8]) -> [u8; CHECK] {
+    let mut c = [0u8; CHECK];
+    c.copy_from_slice(&blake3::hash(bytes).as_bytes()[..CHECK]);
+    c
+}
 
 /// The descriptor of a raw array payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +60,7 @@ pub struct Descriptor {
 
 /// Where the elements start for an array of `ndim` dimensions.
 pub fn data_offset(ndim: usize) -> usize {
-    let min = FIXED + 8 * ndim;
+    let min = FIXED + 8 * ndim + CHECK;
     let file = envelope::HEADER_LEN + min;
     file.next_multiple_of(ALIGN) - envelope::HEADER_LEN
 }
@@ -72,6 +84,8 @@ pub fn build<T: Element>(shape: &[usize], elements: &[T]) -> Vec<u8> {
     for d in shape {
         out.extend_from_slice(&(*d as u64).to_le_bytes());
     }
+    let check = descriptor_check(&out);
+    out.extend_from_slice(&check);
     out.resize(offset, 0);
     if cfg!(target_endian = "little") {
         out.extend_from_slice(bytemuck::cast_slice(elements));
@@ -112,8 +126,11 @@ pub fn parse(payload: &[u8]) -> Result<Descriptor, MmapError> {
     let data_offset = usize::try_from(u64_at(8)).map_err(|_| too_big())?;
     let data_len = usize::try_from(u64_at(16)).map_err(|_| too_big())?;
     let shape_end = FIXED + 8 * ndim;
-    if payload.len() < shape_end || data_offset < shape_end {
+    if payload.len() < shape_end + CHECK || data_offset < shape_end + CHECK {
         return Err(bad("the shape overlaps the elements".into()));
+    }
+    if payload[shape_end..shape_end + CHECK] != descriptor_check(&payload[..shape_end]) {
+        return Err(bad("the array header's check failed".into()));
     }
     let shape = (0..ndim)
         .map(|i| usize::try_from(u64_at(FIXED + 8 * i)).map_err(|_| too_big()))
@@ -142,7 +159,7 @@ mod tests {
         for ndim in 0..=MAX_NDIM {
             let d = data_offset(ndim);
             assert_eq!((envelope::HEADER_LEN + d) % ALIGN, 0);
-            assert!(d >= FIXED + 8 * ndim);
+            assert!(d >= FIXED + 8 * ndim + CHECK);
         }
     }
 
@@ -159,6 +176,9 @@ mod tests {
         let mut ndim = good.clone();
         ndim[6] = 255;
         assert!(parse(&ndim).is_err());
+        let mut shape = good.clone();
+        shape[24] = 3; // [3, 3]: same header length, other shape: the check catches it
+        assert!(parse(&shape).is_err());
         let mut offset = good;
         offset[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(parse(&offset).is_err());
