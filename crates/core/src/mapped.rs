@@ -107,7 +107,10 @@ mod tests {
         assert!(damaged.verify().is_err());
         let mut cbor = damaged.clone();
         cbor.meta.codec = Codec::Cbor;
-        assert!(cbor.check_loaded().is_err(), "only raw arrays skip the checksum");
+        assert!(
+            cbor.check_loaded().is_err(),
+            "only raw arrays skip the checksum"
+        );
         let heap = Entry {
             meta: damaged.meta,
             payload: Bytes::copy_from_slice(&damaged.payload),

@@ -332,9 +332,17 @@ mod tests {
     fn raw_values_round_trip_without_copying() {
         let blob = Blob(Bytes::from_static(b"raw bytes"));
         let payload = encode(&blob).expect("a raw value");
-        assert_eq!(payload.as_ptr(), blob.0.as_ptr(), "the payload is not copied");
+        assert_eq!(
+            payload.as_ptr(),
+            blob.0.as_ptr(),
+            "the payload is not copied"
+        );
         let back: Blob = decode(&payload).unwrap();
-        assert_eq!(back.0.as_ptr(), payload.as_ptr(), "decoding keeps the payload");
+        assert_eq!(
+            back.0.as_ptr(),
+            payload.as_ptr(),
+            "decoding keeps the payload"
+        );
         assert!(!probing());
     }
 

@@ -62,7 +62,9 @@ impl<T: Element> Array<T> {
     ) -> Result<Self, MmapError> {
         let shape = shape.into();
         let expected = payload::element_count(&shape, size_of::<T>()).ok_or_else(|| {
-            MmapError::Shape(format!("the shape {shape:?} is too large to hold in memory"))
+            MmapError::Shape(format!(
+                "the shape {shape:?} is too large to hold in memory"
+            ))
         })?;
         if expected != elements.len() {
             return Err(MmapError::Shape(format!(
@@ -180,7 +182,7 @@ impl<T: Element> Array<T> {
         } else {
             let mut v = vec![T::zeroed(); count];
             bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(&elements);
-            v.iter_mut().for_each(|x| *x = x.from_le());
+            v.iter_mut().for_each(|x| *x = x.le_to_native());
             Data::Heap(Arc::new(v))
         };
         Ok(Array {
@@ -189,7 +191,6 @@ impl<T: Element> Array<T> {
         })
     }
 }
-
 
 impl<T: Element> Deref for Array<T> {
     type Target = [T];
@@ -239,7 +240,8 @@ impl<T: Element> fmt::Debug for Array<T> {
         const SHOWN: usize = 16;
         let s = self.as_slice();
         let mut d = f.debug_struct("Array");
-        d.field("shape", &self.shape).field("mapped", &self.is_mapped());
+        d.field("shape", &self.shape)
+            .field("mapped", &self.is_mapped());
         if s.len() <= SHOWN {
             d.field("elements", &s);
         } else {

@@ -16,9 +16,9 @@ pub trait Element:
     /// The element type's name (`"f32"`, …), for messages and the portable serde form.
     const NAME: &'static str;
     /// Converts from little-endian (a no-op on little-endian targets).
-    fn from_le(self) -> Self;
+    fn le_to_native(self) -> Self;
     /// Converts to little-endian (a no-op on little-endian targets).
-    fn to_le(self) -> Self;
+    fn native_to_le(self) -> Self;
 }
 
 mod sealed {
@@ -31,8 +31,8 @@ macro_rules! int {
         impl Element for $t {
             const CODE: u8 = $code;
             const NAME: &'static str = stringify!($t);
-            fn from_le(self) -> Self { <$t>::from_le(self) }
-            fn to_le(self) -> Self { <$t>::to_le(self) }
+            fn le_to_native(self) -> Self { <$t>::from_le(self) }
+            fn native_to_le(self) -> Self { <$t>::to_le(self) }
         }
     )*};
 }
@@ -47,8 +47,8 @@ macro_rules! float {
         impl Element for $t {
             const CODE: u8 = $code;
             const NAME: &'static str = stringify!($t);
-            fn from_le(self) -> Self { <$t>::from_bits(self.to_bits().to_le()) }
-            fn to_le(self) -> Self { <$t>::from_bits(self.to_bits().to_le()) }
+            fn le_to_native(self) -> Self { <$t>::from_bits(<$t>::to_bits(self).to_le()) }
+            fn native_to_le(self) -> Self { <$t>::from_bits(<$t>::to_bits(self).to_le()) }
         }
     )*};
 }

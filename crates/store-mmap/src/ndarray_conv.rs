@@ -9,6 +9,11 @@
 use crate::{Array, Element};
 use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn};
 
+/// Moves a row-major array without copying; copies any other layout in logical order.
+///
+/// # Panics
+///
+/// If the array has more than 255 dimensions (the stored format's limit).
 impl<T: Element, D: Dimension> From<ndarray::Array<T, D>> for Array<T> {
     fn from(a: ndarray::Array<T, D>) -> Self {
         let shape = a.shape().to_vec();

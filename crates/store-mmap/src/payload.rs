@@ -91,7 +91,7 @@ pub fn build<T: Element>(shape: &[usize], elements: &[T]) -> Vec<u8> {
         out.extend_from_slice(bytemuck::cast_slice(elements));
     } else {
         for x in elements {
-            out.extend_from_slice(bytemuck::bytes_of(&x.to_le()));
+            out.extend_from_slice(bytemuck::bytes_of(&x.native_to_le()));
         }
     }
     out

@@ -31,7 +31,7 @@ impl<T: Element> Serialize for Portable<'_, T> {
         } else {
             elements
                 .iter()
-                .flat_map(|x| bytemuck::bytes_of(&x.to_le()).to_vec())
+                .flat_map(|x| bytemuck::bytes_of(&x.native_to_le()).to_vec())
                 .collect::<Vec<u8>>()
                 .into()
         };
@@ -137,7 +137,6 @@ fn from_portable<T: Element, E: de::Error>(p: PortableOwned) -> Result<Array<T>,
     }
     let mut v = vec![T::zeroed(); count];
     bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(&p.data.0);
-    v.iter_mut().for_each(|x| *x = x.from_le());
+    v.iter_mut().for_each(|x| *x = x.le_to_native());
     Array::from_shape_vec(p.shape, v).map_err(E::custom)
 }
-

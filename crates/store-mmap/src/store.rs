@@ -77,7 +77,11 @@ impl MmapStore {
     /// Verifies the checksum of every entry in `scope`, reading each file (with `read`, not a
     /// map, so a file truncated meanwhile is an error, not a fault). Damaged entries are
     /// reported, and removed when `remove` is set so the next call recomputes them.
-    pub async fn verify(&self, scope: &Scope, remove: bool) -> Result<VerifyReport, CheckpointError> {
+    pub async fn verify(
+        &self,
+        scope: &Scope,
+        remove: bool,
+    ) -> Result<VerifyReport, CheckpointError> {
         let mut report = VerifyReport::default();
         for info in self.fs.list(scope).await? {
             report.checked += 1;
@@ -162,7 +166,11 @@ enum Fallback {
 /// Maps `file` read-only, insisting that the map and the file are `expected` bytes long and
 /// that the map starts with the header that was read: a map shorter than its header says is
 /// never handed out (touching past the end of a file would fault).
-fn map_checked(file: &File, expected: u64, head: &[u8]) -> Result<checkpointer_core::Bytes, Fallback> {
+fn map_checked(
+    file: &File,
+    expected: u64,
+    head: &[u8],
+) -> Result<checkpointer_core::Bytes, Fallback> {
     let len = usize::try_from(expected).map_err(|_| Fallback::Damaged)?;
     // SAFETY: the map is read-only and private to this process's view of an inode that
     // checkpointer never writes in place (entries are published by rename and removed by
@@ -170,8 +178,8 @@ fn map_checked(file: &File, expected: u64, head: &[u8]) -> Result<checkpointer_c
     // header before and after mapping, so the map is never longer than the file as it is
     // now. What no process can rule out is another program truncating the file in place
     // later (see the crate documentation: files are read-only and private to their owner).
-    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }
-        .map_err(|_| Fallback::Damaged)?;
+    let map =
+        unsafe { memmap2::MmapOptions::new().len(len).map(file) }.map_err(|_| Fallback::Damaged)?;
     let now = file.metadata().map_err(|_| Fallback::Damaged)?.len();
     if map.len() != len || now != expected || map[..head.len()] != *head {
         return Err(Fallback::Damaged);

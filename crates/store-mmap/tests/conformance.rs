@@ -45,8 +45,15 @@ fn arrays_load_as_maps_and_other_values_as_bytes() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(store.path_of(&key("a"))).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o400, "array files are read-only for their owner");
+        let mode = std::fs::metadata(store.path_of(&key("a")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o400,
+            "array files are read-only for their owner"
+        );
     }
 }
 
@@ -74,4 +81,24 @@ fn verify_finds_and_removes_a_flipped_element() {
     assert_eq!(report.removed, 1);
     assert!(block_on(store.load(&key("a"))).unwrap().is_none());
     assert!(block_on(store.load(&key("b"))).unwrap().is_some());
+}
+
+#[test]
+fn arrays_nested_in_other_values_use_the_portable_form() {
+    use checkpointer_core::Codec;
+    let a = Array::from_shape_vec([2, 0, 3], Vec::<i16>::new()).unwrap();
+    let b = Array::from_shape_vec([2, 2], vec![u128::MAX, 0, 1 << 100, 7]).unwrap();
+    let value = (a.clone(), Some(b.clone()), "label".to_string());
+    let entry = encode(&value).unwrap();
+    assert_eq!(entry.meta.codec, Codec::Cbor);
+    let back: (Array<i16>, Option<Array<u128>>, String) = decode(&entry).unwrap();
+    assert_eq!(back, value);
+    // At the top level an Array is raw, and a raw entry is no other type.
+    let raw = encode(&b).unwrap();
+    assert_eq!(raw.meta.codec, Codec::RawArray);
+    assert_eq!(decode::<Array<u128>>(&raw).unwrap(), b);
+    assert!(decode::<(Array<u128>, String)>(&raw).is_err());
+    // A CBOR entry holding a portable array of another element type is refused.
+    let cbor = encode(&(b.clone(),)).unwrap();
+    assert!(decode::<(Array<u64>,)>(&cbor).is_err());
 }

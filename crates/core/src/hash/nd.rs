@@ -143,12 +143,16 @@ mod ndarray_impl {
                 view.iter().for_each(|x| w.push(std::slice::from_ref(x)));
                 return w.finish();
             }
-            // Lanes along the last axis, in logical order; a lane with a stride element by
-            // element.
+            // Lanes along the last axis, in logical order; a lane with a stride is gathered.
+            let mut gathered = Vec::new();
             for lane in view.lanes(Axis(view.ndim() - 1)) {
                 match lane.to_slice() {
                     Some(s) => w.push(s),
-                    None => lane.iter().for_each(|x| w.push(std::slice::from_ref(x))),
+                    None => {
+                        gathered.clear();
+                        gathered.extend(lane.iter().copied());
+                        w.push(&gathered);
+                    }
                 }
             }
             w.finish()
