@@ -7,7 +7,7 @@ use checkpointer_core::{
 use checkpointer_store_fs::FsStore;
 use memmap2::Mmap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -101,8 +101,8 @@ impl MmapStore {
         Ok(report)
     }
 
-    /// The fast path of `load`: `Ok(None)` when the file is missing, `Err(())` when it is
-    /// anything but a well-formed entry (the caller then lets the fs store report it).
+    /// The fast path of `load`: `Ok(None)` when the file is missing, `Err(Damaged)` when it
+    /// is anything but a well-formed entry (the caller then lets the fs store report it).
     fn load_fast(&self, key: &Key) -> Result<Option<Entry>, Fallback> {
         let Some(mut file) = self.fs.open_entry_file(key).map_err(Fallback::Error)? else {
             return Ok(None);
@@ -245,11 +245,5 @@ impl Storage for MmapStore {
 
     async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
         self.fs.lock(key).await
-    }
-}
-
-impl From<io::Error> for Fallback {
-    fn from(_: io::Error) -> Self {
-        Fallback::Damaged
     }
 }
