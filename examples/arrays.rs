@@ -34,7 +34,7 @@ fn main() {
     println!(
         "{:?} array ({} MiB) in {elapsed:?}: {}",
         f.shape(),
-        f.len() * 4 >> 20,
+        (f.len() * 4) >> 20,
         if f.is_mapped() {
             "mapped from the stored file"
         } else {
