@@ -526,6 +526,19 @@ fn fn_info(opts: &Options, name: TokenStream, identity: &Fingerprint) -> TokenSt
     let p = p();
     let env = &opts.env;
     let files = &opts.files;
+    // What called checkpointed functions watch, the caller watches too (literals only).
+    let own_env: Vec<String> = env.iter().map(|e| quote!(#e).to_string()).collect();
+    let own_files: Vec<String> = files.iter().map(|e| quote!(#e).to_string()).collect();
+    let inherited_env: Vec<&String> = identity
+        .inherited_env
+        .iter()
+        .filter(|v| !own_env.contains(&format!("{v:?}")))
+        .collect();
+    let inherited_files: Vec<&String> = identity
+        .inherited_files
+        .iter()
+        .filter(|f| !own_files.contains(&format!("{f:?}")))
+        .collect();
     let (paths, hashes): (Vec<&str>, Vec<&str>) = identity
         .items
         .iter()
@@ -537,8 +550,8 @@ fn fn_info(opts: &Options, name: TokenStream, identity: &Fingerprint) -> TokenSt
             module_path: ::core::module_path!(),
             name: #name,
             identity: #identity,
-            env: &[#(#env),*],
-            files: &[#(#files),*],
+            env: &[#(#env,)* #(#inherited_env),*],
+            files: &[#(#files,)* #(#inherited_files),*],
             items: &[#((#paths, #hashes)),*],
         }
     }

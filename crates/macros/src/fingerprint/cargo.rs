@@ -1,16 +1,18 @@
-//! Which crates count as user code, from the manifests: the crate being compiled and its
-//! path dependencies inside the same workspace, transitively. Registry and git dependencies
-//! are not followed; `locked_versions` lists their resolved versions from `Cargo.lock` for
-//! the opt-in that adds them to the identity.
+//! Which crates count as user code, from the manifests: the target being compiled (from the
+//! root file rustc was given), the package's library for its other targets, and its path
+//! dependencies, transitively (but checkpointer's own crates). Registry and git dependencies
+//! are not indexed: their `Cargo.lock` lines are pinned when the closure names them
+//! ([`Plan::externals`]); `locked_versions` lists all of them for the `locked_deps` opt-in.
 
 use super::index::{CrateSources, Stamp};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The crates whose sources make up the code a function can depend on.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// The crate being compiled first, then its workspace path dependencies.
+    /// The crate being compiled first, then the package's library (for its other targets)
+    /// and its path dependencies.
     pub crates: Vec<CrateSources>,
     /// The workspace root (where `Cargo.lock` is).
     pub workspace_root: PathBuf,
@@ -21,11 +23,24 @@ pub struct Plan {
     /// `locked_deps = true` under `[package.metadata.checkpointer]` (or the workspace's
     /// `[workspace.metadata.checkpointer]`): registry versions are part of every identity.
     pub locked_deps: bool,
+    /// Registry and git dependencies by the name code spells them (`serde_json`): the
+    /// `name version source` lines in `Cargo.lock` of the crate and of everything it
+    /// depends on, pinned when the closure names them.
+    pub externals: HashMap<String, Vec<String>>,
+    /// The workspace's manifests (root and members): Cargo unifies a dependency's features
+    /// over them, and the root's profiles apply to every crate.
+    pub workspace_manifests: Vec<PathBuf>,
 }
 
-/// Reads the manifests. `roots` are the crate's root files (lib.rs, main.rs, the test or
-/// example being compiled); `crate_name` is how its code names it.
-pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan {
+/// Reads the manifests. `target_root` is the root file rustc compiles (`src/lib.rs`,
+/// `examples/x.rs`, a `[[bin]]` path), when known; `extra_roots` are files that must be
+/// indexed too (the attribute's file); `crate_name` is how the target's code names itself.
+pub fn plan(
+    manifest_dir: &Path,
+    target_root: Option<PathBuf>,
+    extra_roots: Vec<PathBuf>,
+    crate_name: &str,
+) -> Plan {
     let manifest_dir = canonical(manifest_dir);
     let manifest = read_toml(&manifest_dir.join("Cargo.toml"));
     let workspace_root = find_workspace_root(&manifest_dir, manifest.as_ref());
@@ -34,63 +49,148 @@ pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan 
     } else {
         read_toml(&workspace_root.join("Cargo.toml"))
     };
-    let mut stamps = vec![Stamp::of(&manifest_dir.join("Cargo.toml"))];
+    let mut stamps = vec![
+        Stamp::of(&manifest_dir.join("Cargo.toml")),
+        Stamp::of(&workspace_root.join("Cargo.lock")),
+    ];
     if workspace_root != manifest_dir {
         stamps.push(Stamp::of(&workspace_root.join("Cargo.toml")));
     }
 
-    let mut crates = vec![CrateSources {
-        name: crate_name.to_string(),
-        roots,
-        dirs: vec![manifest_dir.join("src")],
-    }];
-    if let Some(lib) = manifest.as_ref().and_then(lib_path) {
-        crates[0].roots.push(manifest_dir.join(lib));
+    let lib = manifest
+        .as_ref()
+        .and_then(lib_path)
+        .unwrap_or_else(|| "src/lib.rs".into());
+    let lib = manifest_dir.join(lib);
+    let own_lib_name = manifest
+        .as_ref()
+        .map(lib_name)
+        .unwrap_or_else(|| crate_name.to_string());
+    let src = manifest_dir.join("src");
+    let mut crates = Vec::new();
+    match target_root.map(|r| canonical(&r)) {
+        None => {
+            // Not under rustc (unit tests, rust-analyzer): the library and the main binary.
+            let mut roots = vec![lib.clone(), manifest_dir.join("src/main.rs")];
+            roots.extend(extra_roots);
+            crates.push(CrateSources {
+                name: crate_name.to_string(),
+                roots: existing(roots),
+                dirs: vec![src],
+                manifest_dir: manifest_dir.clone(),
+            });
+        }
+        Some(root) if root == canonical(&lib) => {
+            let mut roots = vec![root.clone()];
+            roots.extend(extra_roots);
+            crates.push(CrateSources {
+                name: crate_name.to_string(),
+                roots: existing(roots),
+                dirs: if root.starts_with(&src) {
+                    vec![src]
+                } else {
+                    Vec::new()
+                },
+                manifest_dir: manifest_dir.clone(),
+            });
+        }
+        Some(root) => {
+            // A binary, example, test or bench: its own crate, from its own root. The
+            // package's library is a dependency like any other, reached only by name.
+            let mut roots = vec![root];
+            roots.extend(extra_roots);
+            crates.push(CrateSources {
+                name: crate_name.to_string(),
+                roots: existing(roots),
+                dirs: Vec::new(),
+                manifest_dir: manifest_dir.clone(),
+            });
+            if lib.is_file() {
+                crates.push(CrateSources {
+                    name: own_lib_name,
+                    roots: vec![lib.clone()],
+                    dirs: if canonical(&lib).starts_with(&src) {
+                        vec![src]
+                    } else {
+                        Vec::new()
+                    },
+                    manifest_dir: manifest_dir.clone(),
+                });
+            }
+        }
     }
 
-    // Path dependencies inside the workspace, breadth first; dev-dependencies only for the
-    // crate being compiled (tests and examples use them), not for its dependencies.
+    let lock = LockGraph::read(&workspace_root);
+    let mut externals: HashMap<String, Vec<String>> = HashMap::new();
+    // Path dependencies, breadth first; dev-dependencies only for the crate being compiled
+    // (tests and examples use them), not for its dependencies. Our own runtime crates are
+    // not user code.
     let mut seen: HashSet<PathBuf> = HashSet::from([manifest_dir.clone()]);
     let mut queue: Vec<(PathBuf, Option<toml::Table>, bool)> =
         vec![(manifest_dir.clone(), manifest.clone(), true)];
     while let Some((dir, manifest, is_main)) = queue.pop() {
         let Some(manifest) = manifest else { continue };
-        for dep_dir in path_dependencies(
+        for (code, package) in registry_dependencies(&manifest, workspace.as_ref(), is_main) {
+            let lines = lock.closure(&package);
+            if lines.is_empty() {
+                continue;
+            }
+            // The library may be named otherwise (`md-5` is `md5` in code).
+            let squeezed = code.replace('_', "");
+            if squeezed != code {
+                externals
+                    .entry(squeezed)
+                    .or_default()
+                    .extend(lines.iter().cloned());
+            }
+            externals.entry(code).or_default().extend(lines);
+        }
+        let mut deps = path_dependencies(
             &dir,
             &manifest,
             &workspace_root,
             workspace.as_ref(),
             is_main,
-        ) {
+        );
+        if is_main {
+            // `[patch.crates-io] x = { path = … }`: the patched source is what builds.
+            deps.extend(patch_paths(&workspace_root, workspace.as_ref()));
+            if workspace_root != dir {
+                deps.extend(patch_paths(&dir, Some(&manifest)));
+            }
+        }
+        for dep_dir in deps {
             let dep_dir = canonical(&dep_dir);
-            if !dep_dir.starts_with(&workspace_root) || !seen.insert(dep_dir.clone()) {
+            if !seen.insert(dep_dir.clone()) {
                 continue;
             }
             let dep_manifest = read_toml(&dep_dir.join("Cargo.toml"));
             stamps.push(Stamp::of(&dep_dir.join("Cargo.toml")));
             let Some(m) = &dep_manifest else { continue };
-            let lib_name = m
-                .get("lib")
-                .and_then(|l| l.get("name"))
+            let package = m
+                .get("package")
+                .and_then(|p| p.get("name"))
                 .and_then(|n| n.as_str())
-                .or_else(|| {
-                    m.get("package")
-                        .and_then(|p| p.get("name"))
-                        .and_then(|n| n.as_str())
-                })
-                .unwrap_or("dep")
-                .replace('-', "_");
+                .unwrap_or("");
+            if package == "checkpointer" || package.starts_with("checkpointer-") {
+                continue;
+            }
             let mut roots = vec![dep_dir.join("src/lib.rs")];
             if let Some(lib) = lib_path(m) {
                 roots.push(dep_dir.join(lib));
             }
             crates.push(CrateSources {
-                name: lib_name,
-                roots,
+                name: lib_name(m),
+                roots: existing(roots),
                 dirs: vec![dep_dir.join("src")],
+                manifest_dir: dep_dir.clone(),
             });
             queue.push((dep_dir, dep_manifest, false));
         }
+    }
+    for lines in externals.values_mut() {
+        lines.sort();
+        lines.dedup();
     }
     let package = manifest
         .as_ref()
@@ -107,13 +207,209 @@ pub fn plan(manifest_dir: &Path, roots: Vec<PathBuf>, crate_name: &str) -> Plan 
     };
     let locked_deps =
         metadata(manifest.as_ref(), "package") || metadata(workspace.as_ref(), "workspace");
+    let workspace_manifests = workspace_manifests(&workspace_root, workspace.as_ref());
     Plan {
         crates,
         workspace_root,
         package,
         stamps,
         locked_deps,
+        externals,
+        workspace_manifests,
     }
+}
+
+fn existing(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    paths
+        .into_iter()
+        .filter(|p| p.is_file() && seen.insert(canonical(p)))
+        .collect()
+}
+
+/// How code names the library of `manifest`: `[lib] name`, else the package name.
+fn lib_name(m: &toml::Table) -> String {
+    m.get("lib")
+        .and_then(|l| l.get("name"))
+        .and_then(|n| n.as_str())
+        .or_else(|| {
+            m.get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+        })
+        .unwrap_or("dep")
+        .replace('-', "_")
+}
+
+/// The packages of `Cargo.lock` and what each depends on.
+#[derive(Default)]
+struct LockGraph {
+    /// name, version, source (registry or git), dependency specs.
+    packages: Vec<(String, String, Option<String>, Vec<String>)>,
+}
+
+impl LockGraph {
+    fn read(workspace_root: &Path) -> LockGraph {
+        let mut out = LockGraph::default();
+        let Some(lock) = read_toml(&workspace_root.join("Cargo.lock")) else {
+            return out;
+        };
+        for p in lock
+            .get("package")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(version)) = (
+                p.get("name").and_then(|v| v.as_str()),
+                p.get("version").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            let source = p.get("source").and_then(|v| v.as_str()).map(String::from);
+            let deps = p
+                .get("dependencies")
+                .and_then(|d| d.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.packages
+                .push((name.to_string(), version.to_string(), source, deps));
+        }
+        out
+    }
+
+    /// `name version source` of every registry or git package named `package` and of
+    /// everything they depend on: upgrading `ryu` under `serde_json` changes its output.
+    fn closure(&self, package: &str) -> Vec<String> {
+        let find = |spec: &str| -> Vec<usize> {
+            let mut parts = spec.split(' ');
+            let name = parts.next().unwrap_or("");
+            let version = parts.next();
+            (0..self.packages.len())
+                .filter(|&i| {
+                    self.packages[i].0 == name && version.is_none_or(|v| self.packages[i].1 == v)
+                })
+                .collect()
+        };
+        let mut queue: Vec<usize> = find(package)
+            .into_iter()
+            .filter(|&i| self.packages[i].2.is_some())
+            .collect();
+        let mut seen: HashSet<usize> = queue.iter().copied().collect();
+        let mut out = Vec::new();
+        while let Some(i) = queue.pop() {
+            let (name, version, source, deps) = &self.packages[i];
+            if let Some(source) = source {
+                out.push(format!("{name} {version} {source}"));
+            }
+            for d in deps {
+                for j in find(d) {
+                    if seen.insert(j) {
+                        queue.push(j);
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Directories of `[patch.*]` path entries of a manifest.
+fn patch_paths(dir: &Path, manifest: Option<&toml::Table>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for table in manifest
+        .and_then(|m| m.get("patch")?.as_table())
+        .into_iter()
+        .flat_map(|t| t.values())
+    {
+        for spec in table.as_table().into_iter().flat_map(|t| t.values()) {
+            if let Some(p) = spec.get("path").and_then(|p| p.as_str()) {
+                out.push(dir.join(p));
+            }
+        }
+    }
+    out
+}
+
+/// The workspace root manifest and every member's (`members`, with `dir/*` globs).
+fn workspace_manifests(root: &Path, workspace: Option<&toml::Table>) -> Vec<PathBuf> {
+    let mut out = vec![root.join("Cargo.toml")];
+    let members = workspace
+        .and_then(|w| w.get("workspace")?.get("members")?.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str());
+    for m in members {
+        match m.strip_suffix("/*") {
+            Some(dir) => {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("Cargo.toml"))
+                    .filter(|p| p.is_file())
+                    .collect();
+                dirs.sort();
+                out.extend(dirs);
+            }
+            None => out.push(root.join(m).join("Cargo.toml")),
+        }
+    }
+    out
+}
+
+/// `(name in code, package name)` of the non-path dependencies of a manifest.
+fn registry_dependencies(
+    manifest: &toml::Table,
+    workspace: Option<&toml::Table>,
+    with_dev: bool,
+) -> Vec<(String, String)> {
+    let ws_deps = workspace.and_then(|w| w.get("workspace")?.get("dependencies")?.as_table());
+    let mut out = Vec::new();
+    for table in dependency_tables(manifest, with_dev) {
+        for (key, spec) in table {
+            let spec = if spec.get("workspace").and_then(|w| w.as_bool()) == Some(true) {
+                ws_deps.and_then(|d| d.get(key)).unwrap_or(spec)
+            } else {
+                spec
+            };
+            if spec.get("path").is_some() {
+                continue;
+            }
+            let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or(key);
+            out.push((key.replace('-', "_"), package.to_string()));
+        }
+    }
+    out
+}
+
+fn dependency_tables(manifest: &toml::Table, with_dev: bool) -> Vec<&toml::Table> {
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    let kinds: &[&str] = if with_dev {
+        &["dependencies", "dev-dependencies"]
+    } else {
+        &["dependencies"]
+    };
+    for kind in kinds {
+        if let Some(t) = manifest.get(*kind).and_then(|t| t.as_table()) {
+            tables.push(t);
+        }
+    }
+    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
+        for target in targets.values() {
+            for kind in kinds {
+                if let Some(t) = target.get(*kind).and_then(|t| t.as_table()) {
+                    tables.push(t);
+                }
+            }
+        }
+    }
+    tables
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -160,26 +456,7 @@ fn path_dependencies(
     workspace: Option<&toml::Table>,
     with_dev: bool,
 ) -> Vec<PathBuf> {
-    let mut tables: Vec<&toml::Table> = Vec::new();
-    let kinds: &[&str] = if with_dev {
-        &["dependencies", "dev-dependencies"]
-    } else {
-        &["dependencies"]
-    };
-    for kind in kinds {
-        if let Some(t) = manifest.get(*kind).and_then(|t| t.as_table()) {
-            tables.push(t);
-        }
-    }
-    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
-        for target in targets.values() {
-            for kind in kinds {
-                if let Some(t) = target.get(*kind).and_then(|t| t.as_table()) {
-                    tables.push(t);
-                }
-            }
-        }
-    }
+    let tables = dependency_tables(manifest, with_dev);
     let ws_deps = workspace.and_then(|w| w.get("workspace")?.get("dependencies")?.as_table());
     let mut out = Vec::new();
     for table in tables {
@@ -282,9 +559,17 @@ mod tests {
             &tmp.path().join("outside/Cargo.toml"),
             "[package]\nname = \"outside\"\n",
         );
-        let plan = plan(&root.join("app"), vec![root.join("app/src/main.rs")], "app");
-        let names: Vec<&str> = plan.crates.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["app", "lib_a", "bee"]);
+        write(&root.join("app/src/main.rs"), "fn main() {}");
+        let plan = plan(
+            &root.join("app"),
+            Some(root.join("app/src/main.rs")),
+            Vec::new(),
+            "app",
+        );
+        let mut names: Vec<&str> = plan.crates.iter().map(|c| c.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["app", "bee", "lib_a", "outside"]);
+        assert!(plan.externals.is_empty(), "no lock file: nothing pinned");
         assert_eq!(plan.workspace_root, root);
         assert_eq!(plan.package.as_deref(), Some("app"));
     }

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Bump when the index or this encoding changes.
-const FORMAT: &[u8] = b"checkpointer-file-index-v1\0";
+const FORMAT: &[u8] = b"checkpointer-file-index-v3\0";
 
 /// The index of one file: from the cache in `dir` when its content is unchanged, else parsed
 /// (and stored).
@@ -80,15 +80,6 @@ impl Writer {
             self.str(s);
         }
     }
-    fn opt(&mut self, s: &Option<String>) {
-        match s {
-            Some(s) => {
-                self.0.push(1);
-                self.str(s);
-            }
-            None => self.0.push(0),
-        }
-    }
 }
 
 fn encode(index: &FileIndex, content: &[u8; 32]) -> Vec<u8> {
@@ -102,9 +93,26 @@ fn encode(index: &FileIndex, content: &[u8; 32]) -> Vec<u8> {
         w.str(&u.name);
         w.strs(u.extra_names.iter());
         w.str(&u.path);
-        w.opt(&u.owner);
-        w.opt(&u.trait_name);
+        w.str(&u.scope);
+        w.strs(u.filed_under.iter());
+        w.strs(u.inputs.iter());
+        match &u.site {
+            Some((f, a, b)) => {
+                w.0.push(1);
+                w.str(f);
+                w.u32(*a as usize);
+                w.u32(*b as usize);
+            }
+            None => w.0.push(0),
+        }
         w.0.extend_from_slice(&u.hash);
+        match &u.layout {
+            Some(l) => {
+                w.0.push(1);
+                w.0.extend_from_slice(l);
+            }
+            None => w.0.push(0),
+        }
         match &u.root_key {
             Some(k) => {
                 w.0.push(1);
@@ -121,11 +129,7 @@ fn encode(index: &FileIndex, content: &[u8; 32]) -> Vec<u8> {
         w.strs(u.refs.methods.iter());
         w.strs(u.refs.loose.iter());
         w.strs(u.refs.macros.iter());
-    }
-    w.u32(index.aliases.len());
-    for (a, o) in &index.aliases {
-        w.str(a);
-        w.str(o);
+        w.strs(u.refs.bounds.iter());
     }
     w.u32(index.mods.len());
     for (p, m) in &index.mods {
@@ -166,12 +170,6 @@ impl Reader<'_> {
     fn set(&mut self) -> Option<BTreeSet<String>> {
         Some(self.strs()?.into_iter().collect())
     }
-    fn opt(&mut self) -> Option<Option<String>> {
-        match self.u8()? {
-            0 => Some(None),
-            _ => Some(Some(self.str()?)),
-        }
-    }
 }
 
 fn decode(bytes: &[u8], content: &[u8; 32]) -> Option<FileIndex> {
@@ -187,9 +185,18 @@ fn decode(bytes: &[u8], content: &[u8; 32]) -> Option<FileIndex> {
         let name = r.str()?;
         let extra_names = r.strs()?;
         let path = r.str()?;
-        let owner = r.opt()?;
-        let trait_name = r.opt()?;
+        let scope = r.str()?;
+        let filed_under = r.strs()?;
+        let inputs = r.strs()?;
+        let site = match r.u8()? {
+            0 => None,
+            _ => Some((r.str()?, r.u32()? as u32, r.u32()? as u32)),
+        };
         let hash = r.hash()?;
+        let layout = match r.u8()? {
+            0 => None,
+            _ => Some(r.hash()?),
+        };
         let root_key = match r.u8()? {
             0 => None,
             _ => Some(r.hash()?),
@@ -205,33 +212,28 @@ fn decode(bytes: &[u8], content: &[u8; 32]) -> Option<FileIndex> {
             methods: r.set()?,
             loose: r.set()?,
             macros: r.set()?,
+            bounds: r.set()?,
         };
         units.push(Unit {
             kind,
             name,
             extra_names,
             path,
-            owner,
-            trait_name,
+            scope,
+            filed_under,
             hash,
             refs,
             root_key,
+            site,
+            inputs,
+            layout,
         });
     }
-    let a = r.u32()?;
-    let aliases = (0..a)
-        .map(|_| Some((r.str()?, r.str()?)))
-        .collect::<Option<_>>()?;
     let m = r.u32()?;
     let mods = (0..m)
         .map(|_| Some((PathBuf::from(r.str()?), r.strs()?)))
         .collect::<Option<_>>()?;
-    r.0.is_empty().then_some(FileIndex {
-        units,
-        aliases,
-        mods,
-        lines,
-    })
+    r.0.is_empty().then_some(FileIndex { units, mods, lines })
 }
 
 #[cfg(test)]
@@ -252,7 +254,15 @@ macro_rules! m { () => { fn made() {} } }
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("lib.rs");
         let parsed = FileIndex::parse(SRC, &path, "app", &[]);
-        assert!(parsed.units.len() >= 4 && !parsed.aliases.is_empty() && !parsed.mods.is_empty());
+        assert!(parsed.units.len() >= 4 && !parsed.mods.is_empty());
+        assert!(parsed
+            .units
+            .iter()
+            .any(|u| u.kind == Kind::Use && u.name == "c"));
+        assert!(parsed
+            .units
+            .iter()
+            .any(|u| u.site.is_some() && u.root_key.is_some()));
         let content = [7u8; 32];
         let bytes = encode(&parsed, &content);
         assert_eq!(decode(&bytes, &content), Some(parsed.clone()));

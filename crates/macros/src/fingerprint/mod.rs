@@ -19,6 +19,7 @@
 pub mod cargo;
 pub mod disk;
 pub mod index;
+pub mod inputs;
 pub mod normalize;
 pub mod refs;
 pub mod resolve;
@@ -27,12 +28,12 @@ use index::{text_hash, CrateIndex, CrateSources, Kind, Stamp};
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use refs::Refs;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Version prefix of the identity input: bump it when anything hashed changes meaning.
-const VERSION: &str = "checkpointer-identity-v2";
+const VERSION: &str = "checkpointer-identity-v3";
 
 /// The identity of one function and what it is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,11 @@ pub struct Fingerprint {
     /// `(item path, 12 hex characters of its hash)`: the function first, then the closure
     /// sorted by path.
     pub items: Vec<(String, String)>,
+    /// Environment variables and files that `#[checkpoint]` functions the function reaches
+    /// watch at run time (`env("V")`, `files("p")`): the caller's result depends on them
+    /// too, so its call hash watches them as well.
+    pub inherited_env: Vec<String>,
+    pub inherited_files: Vec<String>,
 }
 
 /// What the identity of one function is asked for.
@@ -70,12 +76,19 @@ pub struct Site {
     pub crate_name: String,
     /// Where parsed file indexes are kept between builds (see `disk.rs`).
     pub cache_dir: Option<PathBuf>,
+    /// The line of the attribute (to tell apart functions of equal tokens).
+    pub line: Option<usize>,
+    /// The root file rustc compiles, from its command line.
+    pub target_root: Option<PathBuf>,
+    /// The build's cfg set and profile, from rustc's command line.
+    pub build: inputs::Build,
 }
 
 impl Site {
     /// The site of the attribute being expanded. Only callable inside a macro.
     pub fn of_call_site() -> Site {
-        let file = proc_macro::Span::call_site().local_file();
+        let span = proc_macro::Span::call_site();
+        let file = span.local_file();
         let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
         let crate_name = std::env::var("CARGO_CRATE_NAME")
             .or_else(|_| std::env::var("CARGO_PKG_NAME").map(|n| n.replace('-', "_")))
@@ -85,8 +98,31 @@ impl Site {
             file,
             crate_name,
             cache_dir: out_dir().map(|d| d.join("checkpointer-fingerprint")),
+            line: Some(span.line()),
+            target_root: target_root(),
+            build: inputs::Build::from_args(),
         }
     }
+}
+
+/// The crate root rustc compiles: the source file among its arguments.
+fn target_root() -> Option<PathBuf> {
+    std::env::args_os()
+        .skip(1)
+        .map(PathBuf::from)
+        .find(|p| p.extension().is_some_and(|e| e == "rs") && p.is_file())
+        .map(|p| absolute(&p))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    std::fs::canonicalize(&p).unwrap_or(p)
 }
 
 /// rustc's `--out-dir` (`target/debug/deps`): the macro runs inside rustc, so its arguments
@@ -176,40 +212,245 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         indexes: &index_refs,
     };
 
-    // The function itself is hashed from its tokens; its own unit in the index is skipped.
+    // The function itself is hashed from its tokens; its unit in the index gives its scope
+    // and place, never its hash. Equal tokens in two places (two nested `helper`s) are told
+    // apart by the attribute's line.
     let root_key = text_hash(&[function.to_token_stream()]);
-    let mut skip = HashSet::new();
-    let mut root_path = None;
+    let file = site.file.as_deref().map(absolute);
+    let mut candidates: Vec<resolve::UnitId> = Vec::new();
     if let Some(idx) = index_refs.first() {
-        for (u, unit) in idx.units.iter().enumerate() {
-            if unit.root_key == Some(root_key) {
-                skip.insert((0, u));
-                root_path.get_or_insert_with(|| unit.path.clone());
-            }
-        }
+        candidates.extend(
+            idx.roots
+                .get(&root_key)
+                .into_iter()
+                .flatten()
+                .map(|&u| (0, u)),
+        );
     }
+    let at_line: Vec<resolve::UnitId> = candidates
+        .iter()
+        .copied()
+        .filter(|&(i, u)| {
+            let Some((f, start, end)) = &index_refs[i].units[u].site else {
+                return false;
+            };
+            let line = site.line.unwrap_or(0) as u32;
+            file.as_deref().is_some_and(|file| Path::new(f) == file)
+                && *start <= line
+                && line <= *end
+        })
+        .collect();
+    let roots = if at_line.is_empty() {
+        candidates
+    } else {
+        at_line
+    };
+    let root_unit = (roots.len() == 1).then(|| &index_refs[roots[0].0].units[roots[0].1]);
 
-    let mut roots = Refs::of(&function);
-    roots.extend(option_refs(&options));
-    let closure = resolver.closure(&roots, &skip);
+    let mut refs = Refs::of(&function);
+    refs.extend(option_refs(&options));
+    // Without its unit (generated code, an unreadable file) the scope is unknown: every
+    // `use` of the crate counts.
+    let scopes: Vec<&str> = match (root_unit, index_refs.first()) {
+        (Some(u), _) => vec![u.scope.as_str()],
+        (None, Some(idx)) => idx.scoped.keys().map(String::as_str).collect(),
+        (None, None) => Vec::new(),
+    };
+    let mut found = resolver.closure(&refs, &roots, &scopes);
+    // `include!("expr.in")` in a body: the names the included code uses count too. They are
+    // read now (the file is not part of the cached index), and followed like the body's.
+    let code_refs = included_code_refs(&index_refs, &found.units, &function, file.as_deref());
+    if !code_refs.loose.is_empty() {
+        let more = resolver.closure(&code_refs, &[], &[]);
+        let mut seen: std::collections::HashSet<_> = found.units.iter().copied().collect();
+        found
+            .units
+            .extend(more.units.into_iter().filter(|u| seen.insert(*u)));
+    }
+    let closure = &found.units;
 
     let own = own_text(request);
-    let mut units: Vec<(Kind, [u8; 32], &str)> = closure
+    let mut units: Vec<(Kind, [u8; 32], &str, &str)> = closure
         .iter()
         .map(|&(i, u)| {
             let unit = &index_refs[i].units[u];
-            (unit.kind, unit.hash, unit.path.as_str())
+            (
+                unit.kind,
+                unit.hash,
+                unit.path.as_str(),
+                index_refs[i].shorts[u].as_str(),
+            )
         })
         .collect();
-    units.sort();
+    // By hash (which starts with the kind): a stable order, whatever moved where.
+    units.sort_unstable_by_key(|u| u.1);
 
     let mut h = blake3::Hasher::new();
     h.update(VERSION.as_bytes());
     h.update(b"\0");
     h.update(own.as_bytes());
-    for (kind, hash, _) in &units {
+    // A function nested in another one is told apart by where it is: two `helper`s of equal
+    // tokens in two functions see different local items of the same names.
+    if let Some(unit) = root_unit.filter(|u| u.path.contains("()")) {
+        h.update(b"\0nested\0");
+        h.update(unit.path.as_bytes());
+        // Sibling blocks of one function give equal paths: the line tells them apart.
+        if let Some((_, start, _)) = &unit.site {
+            h.update(&start.to_le_bytes());
+        }
+    }
+    for (kind, hash, _, _) in &units {
         h.update(format!("\0{kind:?}\0").as_bytes());
         h.update(hash);
+    }
+
+    // Compile-time inputs: the profile always (it changes what arithmetic does), then what
+    // the function and its closure read.
+    h.update(b"\0profile\0");
+    h.update(site.build.profile.as_bytes());
+    let eval = inputs::Eval {
+        build: &site.build,
+        manifest_dir,
+        workspace_manifests: &plan.workspace_manifests,
+    };
+    let own_inputs = inputs::scan(
+        function.to_token_stream(),
+        file.as_deref().unwrap_or(Path::new("")),
+    );
+    let mut read: Vec<(bool, &Path, &str)> = own_inputs
+        .inputs
+        .iter()
+        .map(|i| (true, manifest_dir.as_path(), i.as_str()))
+        .collect();
+    let mut layout = own_inputs.layout;
+    for &(i, u) in closure {
+        let unit = &index_refs[i].units[u];
+        for input in &unit.inputs {
+            read.push((i == 0, index_refs[i].manifest_dir.as_path(), input.as_str()));
+        }
+    }
+    read.sort_unstable();
+    read.dedup();
+    let mut typename = false;
+    for (own, dir, input) in &read {
+        if *input == "typename" {
+            typename = true;
+            continue;
+        }
+        eval.input(input, *own, dir, &mut h);
+    }
+    // What user macros read on their invokers' behalf: `include_str!("x")` in a macro is
+    // relative to where it is invoked, `include_str!($f)`/`env!($v)` read the invoker's
+    // strings, and `line!`/`stringify!` or `#[track_caller]` observe the invoker's layout.
+    let mut relative: Vec<(&str, &str)> = Vec::new();
+    let mut param_macros: Vec<&str> = Vec::new();
+    let mut layout_macros: Vec<&str> = Vec::new();
+    for &(i, u) in closure {
+        let unit = &index_refs[i].units[u];
+        for input in &unit.inputs {
+            if let Some(lit) = input.strip_prefix("relinclude:") {
+                relative.push((unit.name.as_str(), lit));
+            } else if input == "param-input" && unit.kind == Kind::MacroRules {
+                param_macros.push(unit.name.as_str());
+            } else if input == "layout-macro" {
+                layout_macros.push(unit.name.as_str());
+            } else if input == "caller-layout" {
+                layout = true;
+            }
+        }
+    }
+    for (_, _, input) in &read {
+        let mut parts = input.splitn(3, '\x1f');
+        if let Some(m) = input
+            .strip_prefix("invokes:")
+            .and_then(|r| r.split('\x1f').next())
+        {
+            let dir = input.split('\x1f').nth(1).unwrap_or("");
+            layout |= layout_macros.contains(&m);
+            for (_, lit) in relative.iter().filter(|(name, _)| *name == m) {
+                h.update(b"\0relative\0");
+                inputs::file(&Path::new(dir).join(lit), &mut h);
+            }
+        } else if let (Some(m), Some(dir), Some(lit)) = (
+            parts.next().and_then(|p| p.strip_prefix("lit:")),
+            parts.next(),
+            parts.next(),
+        ) {
+            if param_macros.contains(&m) {
+                h.update(b"\0param\0");
+                inputs::file(&Path::new(dir).join(lit), &mut h);
+                match std::env::var_os(lit) {
+                    Some(v) => h.update(v.as_encoded_bytes()),
+                    None => h.update(b"\xffunset"),
+                };
+            }
+        }
+    }
+    if layout
+        && (own_inputs.layout
+            || !layout_macros.is_empty()
+            || read.iter().any(|r| r.2 == "caller-layout"))
+    {
+        // Every unit's own position and text, where a macro or a caller-tracking function
+        // may observe it.
+        h.update(b"\0layouts\0");
+        if let Some(l) = root_unit.and_then(|u| u.layout) {
+            h.update(&l);
+        }
+        for &(i, u) in closure {
+            if let Some(l) = &index_refs[i].units[u].layout {
+                h.update(l);
+            }
+        }
+    }
+    if layout {
+        // `line!`, `column!`, `stringify!`: the function's own position and source text
+        // (its unit's hash holds them), and the attribute's line.
+        if let Some(u) = root_unit {
+            h.update(b"\0own layout\0");
+            h.update(&u.hash);
+        }
+        h.update(format!("\0line {:?}\0", site.line).as_bytes());
+    }
+    if layout || typename {
+        // `file!`, `module_path!` and `type_name` print paths: where the function and what it
+        // reaches are declared counts.
+        layout = true;
+        h.update(b"\0paths\0");
+        if let Some(f) = &file {
+            h.update(f.to_string_lossy().as_bytes());
+        }
+        let mut paths: Vec<&str> = units.iter().map(|u| u.2).collect();
+        paths.sort_unstable();
+        for p in paths {
+            h.update(p.as_bytes());
+            h.update(b"\n");
+        }
+    }
+    let _ = layout;
+
+    // Crates the closure names: the file rustc links (`--extern`; Cargo's hash in its name
+    // covers version, features, profile and the crate's own dependencies), and the resolved
+    // versions in `Cargo.lock` with their dependencies (for builds without `--extern`).
+    for (name, file) in &site.build.externs {
+        if found.names.contains(name.as_str()) {
+            h.update(b"\0extern\0");
+            h.update(name.as_bytes());
+            h.update(b"=");
+            h.update(file.as_bytes());
+        }
+    }
+    let mut pinned: Vec<&str> = Vec::new();
+    for name in &found.names {
+        if let Some(lines) = plan.externals.get(*name) {
+            pinned.extend(lines.iter().map(String::as_str));
+        }
+    }
+    pinned.sort();
+    pinned.dedup();
+    for line in pinned {
+        h.update(b"\0crate\0");
+        h.update(line.as_bytes());
     }
     if request.locked_deps || plan.locked_deps {
         h.update(b"\0locked\0");
@@ -227,16 +468,38 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
 
     let name = function.sig.ident.to_string();
     let mut items = vec![(
-        root_path.unwrap_or_else(|| format!("{}::{name}", site.crate_name)),
+        root_unit
+            .map(|u| u.path.clone())
+            .unwrap_or_else(|| format!("{}::{name}", site.crate_name)),
         short(blake3::hash(own.as_bytes()).as_bytes()),
     )];
     let mut rest: Vec<(String, String)> = units
         .iter()
-        .map(|(_, hash, path)| (path.to_string(), short(hash)))
+        .map(|(_, _, path, short)| (path.to_string(), short.to_string()))
         .collect();
-    rest.sort();
+    rest.sort_unstable();
     items.extend(rest);
-    Fingerprint { identity, items }
+    let mut inherited_env = Vec::new();
+    let mut inherited_files = Vec::new();
+    for &(i, u) in closure {
+        for input in &index_refs[i].units[u].inputs {
+            if let Some(v) = input.strip_prefix("watch-env:") {
+                inherited_env.push(v.to_string());
+            } else if let Some(f) = input.strip_prefix("watch-file:") {
+                inherited_files.push(f.to_string());
+            }
+        }
+    }
+    for v in [&mut inherited_env, &mut inherited_files] {
+        v.sort();
+        v.dedup();
+    }
+    Fingerprint {
+        identity,
+        items,
+        inherited_env,
+        inherited_files,
+    }
 }
 
 /// The function's normalized tokens and identity options: the root of every identity.
@@ -282,7 +545,39 @@ pub fn own_tokens_only(request: &Request, why: &str) -> Fingerprint {
     Fingerprint {
         identity,
         items: vec![(format!("{name} (own tokens only: {why})"), short)],
+        inherited_env: Vec::new(),
+        inherited_files: Vec::new(),
     }
+}
+
+/// The references of code the closure `include!`s (the `code:` inputs): read at identity
+/// time, since the included file is not part of the cached index.
+fn included_code_refs(
+    indexes: &[&CrateIndex],
+    closure: &[resolve::UnitId],
+    function: &syn::ItemFn,
+    file: Option<&Path>,
+) -> Refs {
+    let mut paths: Vec<String> = Vec::new();
+    let own = inputs::scan(function.to_token_stream(), file.unwrap_or(Path::new("")));
+    let unit_inputs = closure
+        .iter()
+        .flat_map(|&(i, u)| indexes[i].units[u].inputs.iter());
+    for input in own.inputs.iter().chain(unit_inputs) {
+        if let Some(p) = input.strip_prefix("code:") {
+            paths.push(p.to_string());
+        }
+    }
+    let mut refs = Refs::default();
+    for p in paths {
+        if let Some(tokens) = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| t.parse::<TokenStream>().ok())
+        {
+            refs.add_loose_tokens(tokens);
+        }
+    }
+    refs
 }
 
 /// References the identity options add: `deps(path, …)` by path, and every other name in
@@ -312,45 +607,26 @@ fn option_refs(options: &TokenStream) -> Refs {
     refs
 }
 
-fn short(hash: &[u8; 32]) -> String {
-    blake3::Hash::from_bytes(*hash).to_hex()[..12].to_string()
+/// The first 12 hex digits of a hash.
+pub(crate) fn short(hash: &[u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(12);
+    for b in &hash[..6] {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
-/// The roots of the crate being compiled: the attribute's file, `src/lib.rs`, `src/main.rs`,
-/// and the test, example, bench or bin root named after the crate.
-fn crate_roots(manifest_dir: &Path, site: &Site) -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    if let Some(f) = &site.file {
-        let f = if f.is_absolute() {
-            f.clone()
-        } else {
-            std::env::current_dir()
-                .map(|d| d.join(f))
-                .unwrap_or_else(|_| f.clone())
-        };
-        roots.push(f);
-    }
-    roots.push(manifest_dir.join("src/lib.rs"));
-    roots.push(manifest_dir.join("src/main.rs"));
-    let names = [site.crate_name.clone(), site.crate_name.replace('_', "-")];
-    for dir in ["tests", "examples", "benches", "src/bin"] {
-        for n in &names {
-            roots.push(manifest_dir.join(dir).join(format!("{n}.rs")));
-            roots.push(manifest_dir.join(dir).join(n).join("main.rs"));
-        }
-    }
-    let mut seen = HashSet::new();
-    roots.retain(|r| {
-        r.is_file() && seen.insert(std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
-    });
-    roots
-}
+/// What a plan depends on: the manifest directory, the target root, the attribute's file
+/// and the crate name.
+type PlanKey = (PathBuf, Option<PathBuf>, Option<PathBuf>, String);
 
 /// Plans and indexes kept for the whole compilation (and longer, in a long-lived process,
 /// as long as no file they were read from changes).
 #[derive(Default)]
 struct Cache {
-    plans: HashMap<(PathBuf, Vec<PathBuf>, String), Arc<cargo::Plan>>,
+    plans: HashMap<PlanKey, Arc<cargo::Plan>>,
     indexes: HashMap<CrateSources, Arc<CrateIndex>>,
 }
 
@@ -359,10 +635,11 @@ static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 /// The plan of the crate at `manifest_dir` and the index of every crate in it, from the
 /// cache when still current.
 fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateIndex>>) {
-    let roots = crate_roots(manifest_dir, site);
+    let file = site.file.as_deref().map(absolute);
     let key = (
         manifest_dir.to_path_buf(),
-        roots.clone(),
+        site.target_root.clone(),
+        file.clone(),
         site.crate_name.clone(),
     );
     let cached_plan = {
@@ -372,7 +649,12 @@ fn load(manifest_dir: &Path, site: &Site) -> (Arc<cargo::Plan>, Vec<Arc<CrateInd
     let plan = match cached_plan {
         Some(p) if p.stamps.iter().all(Stamp::is_current) => p,
         _ => {
-            let p = Arc::new(cargo::plan(manifest_dir, roots, &site.crate_name));
+            let p = Arc::new(cargo::plan(
+                manifest_dir,
+                site.target_root.clone(),
+                file.into_iter().collect(),
+                &site.crate_name,
+            ));
             CACHE
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

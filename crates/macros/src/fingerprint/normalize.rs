@@ -1,7 +1,9 @@
 //! Normalized token text: what the identity hashes instead of the source text.
 //!
 //! `TokenStream` has no comments or whitespace to begin with. On top of that, doc attributes
-//! (`///`, `//!`, `#[doc = …]`) are dropped at every depth, as is a comma that ends a
+//! (`///`, `//!`, `#[doc = …]`) are dropped at every depth — except inside a macro
+//! invocation, whose arguments a macro may turn into values (`#[doc = $d:literal]`) — as is a
+//! comma that ends a
 //! delimited group — except the one of a one-element tuple, `(a,)`, which is not `(a)` —
 //! and tokens are joined by single spaces, except joint punctuation (`&&` stays apart from
 //! `& &`). Everything else counts, `#[cfg]` and other attributes included.
@@ -17,17 +19,27 @@ pub fn normalize(tokens: TokenStream) -> String {
 
 /// Appends the normalized text of `tokens` to `out`.
 pub fn normalize_into(tokens: TokenStream, out: &mut String) {
-    normalize_group(tokens, true, out);
+    normalize_group(tokens, true, false, out);
+}
+
+/// Like [`normalize_into`], keeping doc comments: for items whose derives or attribute
+/// macros may read them (clap's help text, schemars' descriptions).
+pub fn normalize_keeping_docs(tokens: TokenStream, out: &mut String) {
+    normalize_group(tokens, true, true, out);
 }
 
 /// `drop_comma`: whether a comma ending this group is layout (see [`trailing_comma_is_layout`]).
-fn normalize_group(tokens: TokenStream, drop_comma: bool, out: &mut String) {
+/// `in_macro`: the group is (inside) a macro invocation's arguments, where docs are data.
+fn normalize_group(tokens: TokenStream, drop_comma: bool, in_macro: bool, out: &mut String) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut i = 0;
     // The previous token was a joint punct: the next punct belongs to the same operator.
     let mut glued = false;
     while i < tokens.len() {
-        if let Some(len) = doc_attribute_len(&tokens[i..]) {
+        if let Some(len) = doc_attribute_len(&tokens[i..])
+            .filter(|_| !in_macro)
+            .or_else(|| harmless_attribute_len(&tokens[i..]))
+        {
             i += len;
             glued = false;
             continue;
@@ -44,7 +56,14 @@ fn normalize_group(tokens: TokenStream, drop_comma: bool, out: &mut String) {
                 };
                 push_word(out, open);
                 let drop = trailing_comma_is_layout(g.delimiter(), &g.stream(), &tokens[..i]);
-                normalize_group(g.stream(), drop, out);
+                let invocation = matches!(
+                    &tokens[..i],
+                    [.., TokenTree::Ident(_), TokenTree::Punct(p)] if p.as_char() == '!'
+                ) || matches!(
+                    &tokens[..i],
+                    [.., TokenTree::Ident(_), TokenTree::Punct(p), TokenTree::Ident(_)] if p.as_char() == '!'
+                );
+                normalize_group(g.stream(), drop, in_macro || invocation, out);
                 push_word(out, close);
             }
             TokenTree::Punct(p) => {
@@ -150,6 +169,48 @@ fn push_word(out: &mut String, word: &str) {
     out.push_str(word);
 }
 
+/// If `tokens` starts with an attribute that cannot change what code computes — lints
+/// (`allow`, `warn`, `deny`, `forbid`, `expect`, `clippy::…`), `inline`, `cold`,
+/// `must_use`, `rustfmt::…` — its length in trees.
+fn harmless_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
+    let TokenTree::Punct(hash) = tokens.first()? else {
+        return None;
+    };
+    if hash.as_char() != '#' {
+        return None;
+    }
+    let (bang, group) = match tokens.get(1)? {
+        TokenTree::Punct(p) if p.as_char() == '!' => (1, tokens.get(2)?),
+        other => (0, other),
+    };
+    let TokenTree::Group(g) = group else {
+        return None;
+    };
+    if g.delimiter() != Delimiter::Bracket {
+        return None;
+    }
+    match g.stream().into_iter().next() {
+        Some(TokenTree::Ident(id))
+            if matches!(
+                id.to_string().as_str(),
+                "allow"
+                    | "warn"
+                    | "deny"
+                    | "forbid"
+                    | "expect"
+                    | "inline"
+                    | "cold"
+                    | "must_use"
+                    | "rustfmt"
+                    | "clippy"
+            ) =>
+        {
+            Some(2 + bang)
+        }
+        _ => None,
+    }
+}
+
 /// If `tokens` starts with a doc attribute (`#[doc …]` or `#![doc …]`), its length in trees.
 fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
     let TokenTree::Punct(hash) = tokens.first()? else {
@@ -188,6 +249,19 @@ mod tests {
         let b = norm("#[doc = \"other\"]\nfn square(\n    x: u64 // the input\n) -> u64 {\n    #![doc = \"inner\"]\n    /* c */ x*x\n}");
         assert_eq!(a, "fn square ( x : u64 ) -> u64 { x * x }");
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn docs_inside_macro_invocations_are_data() {
+        assert_ne!(
+            norm("m! { /// one\n fn f() {} }"),
+            norm("m! { /// two\n fn f() {} }")
+        );
+        assert_ne!(
+            norm("macro_rules! m { () => { #[doc = \"a\"] struct S; } }"),
+            norm("macro_rules! m { () => { #[doc = \"b\"] struct S; } }")
+        );
+        assert_eq!(norm("/// one\nfn f() {}"), norm("/// two\nfn f() {}"));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Refs {
     pub loose: BTreeSet<String>,
     /// Macros invoked (`name!`).
     pub macros: BTreeSet<String>,
+    /// Traits named as bounds (`T: Display`, `impl Trait`, `dyn Trait`): a generic or
+    /// dynamic call may reach *any* impl of them, whatever the type.
+    pub bounds: BTreeSet<String>,
 }
 
 impl Refs {
@@ -36,6 +39,18 @@ impl Refs {
         self.methods.extend(other.methods);
         self.loose.extend(other.loose);
         self.macros.extend(other.macros);
+        self.bounds.extend(other.bounds);
+    }
+
+    /// Every name of every kind, for lookups that do not care how a name is used.
+    pub fn all_names(&self) -> impl Iterator<Item = &String> {
+        self.names
+            .iter()
+            .chain(self.qualified.iter().flat_map(|(q, n)| [q, n]))
+            .chain(&self.methods)
+            .chain(&self.loose)
+            .chain(&self.macros)
+            .chain(&self.bounds)
     }
 
     /// References of any syntax node.
@@ -47,13 +62,27 @@ impl Refs {
 
     /// Every identifier of `tokens` (and the `{name}`s of its string literals) as loose names.
     pub fn add_loose_tokens(&mut self, tokens: TokenStream) {
+        self.add_loose(tokens, false);
+    }
+
+    /// Loose names of macro arguments (`attribute`: an attribute's arguments, where a
+    /// path-like string names code, as serde's `with = "m"` does). Pieces that `paste!`
+    /// joins (`[<get_ seven>]`) also count joined.
+    fn add_loose(&mut self, tokens: TokenStream, attribute: bool) {
         for tt in tokens {
             match tt {
                 TokenTree::Ident(id) => {
                     self.loose.insert(unraw(&id.to_string()));
                 }
-                TokenTree::Group(g) => self.add_loose_tokens(g.stream()),
-                TokenTree::Literal(lit) => self.add_literal_names(&lit.to_string()),
+                TokenTree::Group(g) => {
+                    if g.delimiter() == proc_macro2::Delimiter::Bracket {
+                        if let Some(joined) = pasted(&g.stream()) {
+                            self.loose.insert(joined);
+                        }
+                    }
+                    self.add_loose(g.stream(), attribute)
+                }
+                TokenTree::Literal(lit) => self.add_literal_names(&lit.to_string(), attribute),
                 TokenTree::Punct(_) => {}
             }
         }
@@ -62,10 +91,10 @@ impl Refs {
     /// Names inside a string literal that may refer to code: inline format arguments
     /// (`"{count}"`, `"{LIMIT:>4}"`) and whole paths (`"default_port"`, `"my::module"`, as
     /// serde's `default = "…"` and `with = "…"` take them).
-    fn add_literal_names(&mut self, lit: &str) {
+    fn add_literal_names(&mut self, lit: &str, attribute: bool) {
         let Some(body) = string_body(lit) else { return };
         // A path-like literal: every segment is an identifier.
-        if !body.is_empty() && body.split("::").all(is_ident) {
+        if attribute && !body.is_empty() && body.split("::").all(is_ident) {
             for seg in body.split("::") {
                 self.loose.insert(seg.to_string());
             }
@@ -98,6 +127,26 @@ impl Refs {
     }
 }
 
+/// The name `paste!` makes of `[< a b_ c >]`: the identifiers joined, when every piece is
+/// an identifier or a literal.
+fn pasted(stream: &TokenStream) -> Option<String> {
+    let trees: Vec<TokenTree> = stream.clone().into_iter().collect();
+    let (first, last) = (trees.first()?, trees.last()?);
+    let is = |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+    if trees.len() < 3 || !is(first, '<') || !is(last, '>') {
+        return None;
+    }
+    let mut out = String::new();
+    for t in &trees[1..trees.len() - 1] {
+        match t {
+            TokenTree::Ident(id) => out.push_str(&unraw(&id.to_string())),
+            TokenTree::Literal(l) => out.push_str(l.to_string().trim_matches('"')),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 /// The contents of a string literal token (`"…"`, `r"…"`, `r#"…"#`, `b"…"`, `c"…"`).
 fn string_body(lit: &str) -> Option<&str> {
     let lit = lit.trim_start_matches(['b', 'c']);
@@ -115,9 +164,16 @@ fn is_ident(s: &str) -> bool {
         && s != "_"
 }
 
-/// `r#type` → `type`: items are indexed by their plain names.
+/// `r#type` → `type`: items are indexed by their plain names, in Unicode normal form C
+/// (as rustc compares identifiers).
 pub fn unraw(s: &str) -> String {
-    s.strip_prefix("r#").unwrap_or(s).to_string()
+    let s = s.strip_prefix("r#").unwrap_or(s);
+    if s.is_ascii() {
+        s.to_string()
+    } else {
+        use unicode_normalization::UnicodeNormalization;
+        s.nfc().collect()
+    }
 }
 
 /// Syntax nodes `Refs::of` accepts.
@@ -136,11 +192,80 @@ macro_rules! visit_node {
     };
 }
 
+/// A function's references without its parameters' names: a parameter shadows any item of
+/// that name in the whole body (`fn fmt(&self, f: …) { write!(f, …) }` does not use a
+/// function `f`). Nested items are units of their own.
+fn visit_fn(c: &mut Collector, sig: &syn::Signature, visit: impl FnOnce(&mut Collector)) {
+    let mut inner = Collector::default();
+    visit(&mut inner);
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(t) = input {
+            pattern_bindings(&t.pat, &mut params);
+        }
+    }
+    for p in &params {
+        inner.refs.names.remove(p);
+        inner.refs.loose.remove(p);
+    }
+    c.refs.extend(inner.refs);
+}
+
+/// Identifiers a pattern binds (`x`, `(a, b)`, `Point { x, y: py }`, `ref mut z`).
+fn pattern_bindings(p: &syn::Pat, out: &mut Vec<String>) {
+    use syn::Pat;
+    match p {
+        Pat::Ident(i) => {
+            out.push(unraw(&i.ident.to_string()));
+            if let Some((_, sub)) = &i.subpat {
+                pattern_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|e| pattern_bindings(e, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|e| pattern_bindings(e, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_bindings(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|e| pattern_bindings(e, out)),
+        Pat::Reference(r) => pattern_bindings(&r.pat, out),
+        Pat::Paren(p) => pattern_bindings(&p.pat, out),
+        Pat::Type(t) => pattern_bindings(&t.pat, out),
+        _ => {}
+    }
+}
+
+impl VisitNode for syn::Item {
+    fn visit_with(&self, c: &mut Collector) {
+        match self {
+            syn::Item::Fn(f) => visit_fn(c, &f.sig, |c| c.visit_item(self)),
+            _ => c.visit_item(self),
+        }
+    }
+}
+
+impl VisitNode for syn::ItemFn {
+    fn visit_with(&self, c: &mut Collector) {
+        visit_fn(c, &self.sig, |c| c.visit_item_fn(self))
+    }
+}
+
+impl VisitNode for syn::ImplItem {
+    fn visit_with(&self, c: &mut Collector) {
+        match self {
+            syn::ImplItem::Fn(f) => visit_fn(c, &f.sig, |c| c.visit_impl_item(self)),
+            _ => c.visit_impl_item(self),
+        }
+    }
+}
+
+impl VisitNode for syn::TraitItem {
+    fn visit_with(&self, c: &mut Collector) {
+        match self {
+            syn::TraitItem::Fn(f) => visit_fn(c, &f.sig, |c| c.visit_trait_item(self)),
+            _ => c.visit_trait_item(self),
+        }
+    }
+}
+
 visit_node! {
-    syn::Item => visit_item,
-    syn::ItemFn => visit_item_fn,
-    syn::ImplItem => visit_impl_item,
-    syn::TraitItem => visit_trait_item,
     syn::Signature => visit_signature,
     syn::Generics => visit_generics,
     syn::Type => visit_type,
@@ -209,17 +334,38 @@ impl<'ast> Visit<'ast> for Collector {
         visit::visit_type_path(self, t);
     }
 
+    fn visit_trait_bound(&mut self, b: &'ast syn::TraitBound) {
+        if let Some(last) = b.path.segments.last() {
+            self.refs.bounds.insert(unraw(&last.ident.to_string()));
+        }
+        visit::visit_trait_bound(self, b);
+    }
+
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         self.refs.methods.insert(unraw(&m.method.to_string()));
         visit::visit_expr_method_call(self, m);
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if let Some(last) = m.path.segments.last() {
-            self.refs.macros.insert(unraw(&last.ident.to_string()));
+        let segs: Vec<String> = m
+            .path
+            .segments
+            .iter()
+            .map(|s| unraw(&s.ident.to_string()))
+            .collect();
+        if let Some((last, path)) = segs.split_last() {
+            self.refs.macros.insert(last.clone());
+            // `serde_json::json!` names the crate `serde_json`.
+            self.refs.names.extend(path.iter().cloned());
         }
-        // The path of `a::b!` may name a module; its arguments are unparsed tokens.
-        self.refs.add_loose_tokens(m.tokens.clone());
+        // Its arguments are unparsed tokens.
+        self.refs.add_loose(m.tokens.clone(), false);
+    }
+
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        // `LIMIT =>`, `High =>`: syn cannot tell a binding from a const or a variant.
+        self.refs.names.insert(unraw(&p.ident.to_string()));
+        syn::visit::visit_pat_ident(self, p);
     }
 
     fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
@@ -231,7 +377,7 @@ impl<'ast> Visit<'ast> for Collector {
         self.visit_path(a.path());
         match &a.meta {
             syn::Meta::Path(_) => {}
-            syn::Meta::List(l) => self.refs.add_loose_tokens(l.tokens.clone()),
+            syn::Meta::List(l) => self.refs.add_loose(l.tokens.clone(), true),
             syn::Meta::NameValue(nv) => self.visit_expr(&nv.value),
         }
     }
@@ -298,6 +444,23 @@ mod tests {
             );
         }
         assert!(!r.loose.contains("ignored_doc_name"));
+    }
+
+    #[test]
+    fn parameters_shadow_items_of_their_name() {
+        let f: syn::ItemFn = syn::parse_quote! {
+            fn fmt(&self, f: &mut Formatter, (a, Point { x, .. }): (u8, Point)) -> Result {
+                write!(f, "{}", a + x + helper())
+            }
+        };
+        let r = Refs::of(&f);
+        for n in ["f", "a", "x"] {
+            assert!(!r.names.contains(n) && !r.loose.contains(n), "{n}: {r:?}");
+        }
+        assert!(
+            r.loose.contains("helper") && r.names.contains("Point"),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -1,30 +1,40 @@
-//! The closure: every unit reachable from the function's references, by name.
+//! The closure: every unit that any name reachable from the function could refer to.
 //!
-//! Rules (each over-approximates: a name that could refer to a unit does):
-//! - a plain name `helper` → free items so named (functions, types, consts, statics, traits,
-//!   macros), and the originals of `use … as helper`;
-//! - `Q::name` → free items `name`, items of `Q` itself (`Shape::Circle` needs `Shape`), and
-//!   associated items `name` of impls of type or trait `Q` and of trait `Q`; when `Q` is not a
-//!   type or trait of the indexed code (`Self`, a generic parameter, an associated type) →
-//!   associated items `name` of every impl and trait;
-//! - `x.name()` and `<T>::name` → associated items `name` of every impl and trait;
-//! - an identifier inside a macro invocation or attribute → anything so named;
-//! - `name!` → `macro_rules! name`, and a reached `macro_rules!` brings its item-position
-//!   invocations (`impl_hash!(u8, u16)`): what they generate is code too;
-//! - a reached struct, enum, union or type alias brings every trait impl of it: operators,
-//!   `Display`, `Drop`, `Deref`, `Iterator` are called without naming the method.
+//! There is no type inference here, so resolution is by name and every rule errs towards
+//! including: a unit the function cannot reach costs a spurious recompute when it changes,
+//! a unit it can reach and that is left out costs a stale hit. The rules:
+//! - a name (`helper`, `Point`, `imp`, a variant `Red`) → every unit defining it: items,
+//!   `use` leaves introducing it (renames followed to the original), `mod` declarations, enums with such a variant,
+//!   item-position invocations naming it in their arguments; and every trait impl filed
+//!   under it (see below), and every alias standing for it (`type M = Money`, `use Money as
+//!   M`), since impls written on the alias act on the type;
+//! - `Q::name` → `Q` and `name` as names, *and* every associated item `name` of every impl
+//!   and trait: `Q` may be a generic parameter, `Self`, an alias or a type that only a
+//!   blanket impl or a trait default gives the method, and a qualified path never narrows;
+//! - `x.name()`, `<T>::name` → every associated item `name`; identifiers inside macro
+//!   invocations and attributes → anything so named;
+//! - trait impls are filed under every name of their header (trait, self type, generic
+//!   arguments, wrapped types): `impl From<Money> for u64`, `impl Add<Money> for u64` and
+//!   `impl Tr for Box<Money>` follow `Money`. Names of std and the prelude (`From`, `u64`)
+//!   file nothing unless the user's code defines them too — but a trait named as a bound
+//!   (`T: Display`, `dyn Display`) brings every impl of it, whatever the type;
+//! - a unit in scope `app::calc` brings the `use` leaves of `app` and `app::calc` (they
+//!   decide what its names mean: globs, `use T as _` and possible traits are hashed, other
+//!   leaves count when their name is reached), the `mod` declarations of `calc` (its `#[path]`, its
+//!   `#[cfg]`), and glob imports of any module its path goes through;
+//! - a reached `macro_rules!` brings its item-position invocations; invocations of macros
+//!   that build names out of pieces (`paste!`) and opaque source are always included.
 
-use super::index::{CrateIndex, Kind};
+use super::index::{is_common, CrateIndex, Kind};
 use super::refs::Refs;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// A unit of one of the indexes: (index position, unit position).
 pub type UnitId = (usize, usize);
 
-/// Std and prelude names that are never user types; `Vec::new` must not pull in every
-/// method called `new`. A user impl for one of them (`impl MyTrait for Vec<u8>`) makes it
-/// a known owner again.
-const STD_TYPES: &[&str] = &[
+/// Std and prelude names that file no impls unless the user's code defines them: reaching
+/// `From` or `Vec` must not bring every `impl From<…>` of the crate.
+pub const STD_NAMES: &[&str] = &[
     "Vec",
     "String",
     "Box",
@@ -62,11 +72,14 @@ const STD_TYPES: &[&str] = &[
     "Default",
     "Iterator",
     "IntoIterator",
+    "FromIterator",
+    "Extend",
     "From",
     "Into",
     "TryFrom",
     "TryInto",
     "Clone",
+    "Copy",
     "ToString",
     "ToOwned",
     "AsRef",
@@ -76,6 +89,7 @@ const STD_TYPES: &[&str] = &[
     "PartialOrd",
     "Ord",
     "Hash",
+    "Hasher",
     "Debug",
     "Display",
     "Ordering",
@@ -90,17 +104,45 @@ const STD_TYPES: &[&str] = &[
     "Range",
     "Any",
     "TypeId",
-    "Sender",
-    "Receiver",
-    "Thread",
-    "Condvar",
-    "Barrier",
-    "AtomicBool",
-    "AtomicUsize",
-    "AtomicU64",
-    "AtomicI64",
-    "AtomicU32",
-    "AtomicI32",
+    "Send",
+    "Sync",
+    "Sized",
+    "Unpin",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Deref",
+    "DerefMut",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Rem",
+    "Neg",
+    "Not",
+    "BitAnd",
+    "BitOr",
+    "BitXor",
+    "Shl",
+    "Shr",
+    "AddAssign",
+    "SubAssign",
+    "MulAssign",
+    "DivAssign",
+    "Index",
+    "IndexMut",
+    "Sum",
+    "Product",
+    "FromStr",
+    "Borrow",
+    "fmt",
+    "ops",
+    "convert",
+    "iter",
+    "collections",
+    "Serialize",
+    "Deserialize",
 ];
 
 /// The indexes of the crates that count as user code, the current crate first.
@@ -108,129 +150,223 @@ pub struct Resolver<'a> {
     pub indexes: &'a [&'a CrateIndex],
 }
 
-impl Resolver<'_> {
-    /// Units reachable from `roots`, excluding `skip` (the function itself), in no
-    /// particular order. Opaque units are always included.
-    pub fn closure(&self, roots: &Refs, skip: &HashSet<UnitId>) -> Vec<UnitId> {
-        let mut seen: HashSet<UnitId> = skip.clone();
-        let mut out = Vec::new();
-        let mut queue: Vec<UnitId> = Vec::new();
+/// The walk: units found so far and the names already looked up. Names borrow from the
+/// indexes and the root's references: a walk allocates no strings.
+struct Walk<'a> {
+    indexes: &'a [&'a CrateIndex],
+    seen: HashSet<UnitId>,
+    expanded: HashSet<UnitId>,
+    out: Vec<UnitId>,
+    /// Units to include, and whether to follow what they name.
+    queue: Vec<(UnitId, bool)>,
+    names: HashSet<&'a str>,
+    filed: HashSet<&'a str>,
+    assoc: HashSet<&'a str>,
+    bounds: HashSet<&'a str>,
+    scopes: HashSet<&'a str>,
+    components: HashSet<&'a str>,
+    /// Whether any index has glob imports (else path components need no lookup).
+    globs: bool,
+}
+
+/// What a walk found: the units, and every name it looked up (to pin the crates named).
+pub struct Closure<'a> {
+    pub units: Vec<UnitId>,
+    pub names: HashSet<&'a str>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Units reachable from `refs` and from the units `roots` (the function itself, found
+    /// in the index: its scope and position count, its own hash does not). Always-units
+    /// are included.
+    pub fn closure(&self, refs: &'a Refs, roots: &[UnitId], scopes: &[&'a str]) -> Closure<'a> {
+        let mut w = Walk {
+            indexes: self.indexes,
+            seen: roots.iter().copied().collect(),
+            expanded: roots.iter().copied().collect(),
+            globs: self.indexes.iter().any(|i| !i.globs.is_empty()),
+            out: Vec::new(),
+            queue: Vec::new(),
+            names: HashSet::default(),
+            filed: HashSet::default(),
+            assoc: HashSet::default(),
+            bounds: HashSet::default(),
+            scopes: HashSet::default(),
+            components: HashSet::default(),
+        };
         for (i, idx) in self.indexes.iter().enumerate() {
-            for &u in &idx.always {
-                queue.push((i, u));
+            w.queue.extend(idx.always.iter().map(|&u| ((i, u), true)));
+        }
+        w.refs(refs);
+        for &id in roots {
+            w.expand(id);
+        }
+        for scope in scopes {
+            w.scope(scope);
+        }
+        while let Some((id, follow)) = w.queue.pop() {
+            if w.seen.insert(id) {
+                w.out.push(id);
+            }
+            if follow && w.expanded.insert(id) {
+                w.expand(id);
             }
         }
-        self.resolve(roots, &mut queue);
-        while let Some(id) = queue.pop() {
-            if !seen.insert(id) {
-                continue;
-            }
-            out.push(id);
-            let unit = &self.indexes[id.0].units[id.1];
-            self.resolve(&unit.refs, &mut queue);
-            if unit.kind.is_type() {
-                self.each(|idx| idx.trait_impls.get(&unit.name), &mut queue);
-            }
-            if unit.kind == Kind::MacroRules {
-                self.each(|idx| idx.invocations.get(&unit.name), &mut queue);
-            }
-        }
-        out
-    }
-
-    fn each<'s>(
-        &'s self,
-        mut pick: impl FnMut(&'s CrateIndex) -> Option<&'s Vec<usize>>,
-        queue: &mut Vec<UnitId>,
-    ) {
-        for (i, idx) in self.indexes.iter().enumerate() {
-            if let Some(ids) = pick(idx) {
-                queue.extend(ids.iter().map(|&u| (i, u)));
-            }
+        Closure {
+            units: w.out,
+            names: w.names,
         }
     }
+}
 
-    fn resolve(&self, refs: &Refs, queue: &mut Vec<UnitId>) {
-        for name in &refs.names {
-            self.free(name, queue);
-        }
-        for (q, name) in &refs.qualified {
-            self.free(name, queue);
-            self.assoc_of(q, name, queue);
-            for orig in self.aliases(q) {
-                self.assoc_of(&orig, name, queue);
-            }
-        }
-        for name in &refs.methods {
-            self.assoc(name, queue);
-        }
-        for name in &refs.loose {
-            self.free(name, queue);
-            self.assoc(name, queue);
-        }
-        for name in &refs.macros {
-            self.each(|idx| idx.free.get(name), queue);
-        }
+impl<'a> Walk<'a> {
+    fn user_defined(&self, name: &str) -> bool {
+        self.indexes.iter().any(|idx| idx.free.contains_key(name))
     }
 
-    fn aliases(&self, name: &str) -> Vec<String> {
-        self.indexes
-            .iter()
-            .filter_map(|idx| idx.aliases.get(name))
-            .flatten()
-            .cloned()
-            .collect()
-    }
-
-    /// Free items named `name`, through `use … as name` renames too.
-    fn free(&self, name: &str, queue: &mut Vec<UnitId>) {
-        self.each(|idx| idx.free.get(name), queue);
-        for orig in self.aliases(name) {
-            self.each(|idx| idx.free.get(&orig), queue);
-        }
-    }
-
-    /// Associated items named `name` of every impl and trait.
-    fn assoc(&self, name: &str, queue: &mut Vec<UnitId>) {
-        self.each(|idx| idx.assoc.get(name), queue);
-    }
-
-    /// Associated items named `name` reached through the qualifier `q`.
-    fn assoc_of(&self, q: &str, name: &str, queue: &mut Vec<UnitId>) {
-        let known = self.indexes.iter().any(|idx| idx.by_owner.contains_key(q));
-        if known {
-            for (i, idx) in self.indexes.iter().enumerate() {
-                if let Some(ids) = idx.by_owner.get(q) {
-                    queue.extend(
-                        ids.iter()
-                            .filter(|&&u| idx.units[u].name == name)
-                            .map(|&u| (i, u)),
-                    );
-                }
-            }
-        }
-        let is_type_like = q.chars().next().is_some_and(char::is_uppercase);
-        let is_user_type = self.indexes.iter().any(|idx| {
-            idx.free.get(q).is_some_and(|ids| {
+    /// Whether `name` is a struct, enum, union or alias of the user's code (not a trait).
+    fn is_user_type(&self, name: &str) -> bool {
+        self.indexes.iter().any(|idx| {
+            idx.free.get(name).is_some_and(|ids| {
                 ids.iter().any(|&u| {
                     matches!(
                         idx.units[u].kind,
-                        Kind::Struct | Kind::Enum | Kind::Union | Kind::Trait
+                        Kind::Struct | Kind::Enum | Kind::Union | Kind::TypeAlias
                     )
                 })
             })
-        });
-        // `Self::f`, `T::f`, `Alias::f`, `T::Assoc::f`: the type is not known by this name.
-        if is_type_like && !known && !is_user_type && !STD_TYPES.contains(&q) {
-            self.assoc(name, queue);
+        })
+    }
+
+    fn each(&mut self, pick: impl Fn(&'a CrateIndex) -> Option<&'a Vec<usize>>) {
+        let indexes = self.indexes;
+        for (i, idx) in indexes.iter().enumerate() {
+            if let Some(ids) = pick(idx) {
+                for &u in ids {
+                    if !self.expanded.contains(&(i, u)) {
+                        self.queue.push(((i, u), true));
+                    }
+                }
+            }
         }
-        let is_alias = self.indexes.iter().any(|idx| {
-            idx.free
-                .get(q)
-                .is_some_and(|ids| ids.iter().any(|&u| idx.units[u].kind == Kind::TypeAlias))
-        });
-        if is_alias {
-            self.assoc(name, queue);
+    }
+
+    /// What including unit `id` brings along.
+    fn expand(&mut self, id: UnitId) {
+        let indexes = self.indexes;
+        let unit = &indexes[id.0].units[id.1];
+        self.refs(&unit.refs);
+        // Impls written on this type, trait or alias.
+        self.filed(&unit.name, true);
+        if !unit.kind.is_use() {
+            for n in &unit.extra_names {
+                self.filed(n, true);
+            }
+        }
+        self.scope(&unit.scope);
+        if self.globs {
+            for c in unit.path.split("::") {
+                self.component(c);
+            }
+        }
+        if unit.kind == Kind::MacroRules {
+            let name = unit.name.as_str();
+            self.each(|idx| idx.invocations.get(name));
+        }
+    }
+
+    fn refs(&mut self, refs: &'a Refs) {
+        for n in refs.names.iter().chain(&refs.loose).chain(&refs.macros) {
+            self.name(n);
+        }
+        for (q, n) in &refs.qualified {
+            self.name(q);
+            self.name(n);
+            self.assoc(n);
+        }
+        for n in refs.methods.iter().chain(&refs.loose) {
+            self.assoc(n);
+        }
+        for b in &refs.bounds {
+            self.name(b);
+            if self.bounds.insert(b) {
+                self.each(|idx| idx.filed.get(b.as_str()));
+            }
+        }
+    }
+
+    fn name(&mut self, n: &'a str) {
+        if !self.names.insert(n) {
+            return;
+        }
+        self.each(|idx| idx.free.get(n));
+        self.each(|idx| idx.reverse.get(n));
+        self.filed(n, false);
+    }
+
+    /// Trait impls filed under `n` (only once per name).
+    fn filed(&mut self, n: &'a str, defined_here: bool) {
+        if n.is_empty()
+            || self.filed.contains(n)
+            || !self.indexes.iter().any(|i| i.filed.contains_key(n))
+        {
+            return;
+        }
+        if is_common(n) && !defined_here && !self.user_defined(n) {
+            return;
+        }
+        self.filed.insert(n);
+        self.each(|idx| idx.filed.get(n));
+    }
+
+    fn assoc(&mut self, n: &'a str) {
+        if self.assoc.insert(n) {
+            self.each(|idx| idx.assoc.get(n));
+        }
+    }
+
+    /// The `use` leaves of `scope` and of every scope around it, and the `mod`
+    /// declarations of the modules it goes through.
+    fn scope(&mut self, scope: &'a str) {
+        if self.scopes.contains(scope) {
+            return;
+        }
+        let mut end = 0;
+        for (k, seg) in scope.split("::").enumerate() {
+            if k > 0 {
+                end += 2;
+            }
+            end += seg.len();
+            let prefix = &scope[..end];
+            if !self.scopes.insert(prefix) {
+                continue;
+            }
+            // A leaf whose name the code uses is found by that name. The others in
+            // scope can still change what the code means without being named — globs,
+            // `use Trait as _`, and anything that may be a trait (method calls) — so
+            // they are hashed, and followed only when a name reaches them.
+            let indexes = self.indexes;
+            for (i, idx) in indexes.iter().enumerate() {
+                for &u in idx.scoped.get(prefix).into_iter().flatten() {
+                    let name = idx.units[u].name.as_str();
+                    let unnamed = name.is_empty() || name == "_";
+                    let may_be_trait =
+                        name.starts_with(char::is_uppercase) && !self.is_user_type(name);
+                    if unnamed || may_be_trait {
+                        self.queue.push(((i, u), false));
+                    }
+                }
+            }
+            if k > 0 {
+                self.each(|idx| idx.mods.get(seg));
+            }
+        }
+    }
+
+    /// Glob imports of a module a unit's path goes through (`use imp::*`, `use Color::*`).
+    fn component(&mut self, c: &'a str) {
+        if !c.is_empty() && self.components.insert(c) {
+            self.each(|idx| idx.globs.get(c));
         }
     }
 }
