@@ -82,14 +82,17 @@ fn mmap_hits(c: &mut Criterion) {
                 black_box(a[a.len() / 2])
             })
         });
-        g.bench_function(BenchmarkId::new("anchor: open + memmap2::Mmap::map", &label), |b| {
-            b.iter(|| {
-                let f = std::fs::File::open(black_box(&file)).expect("open");
-                // SAFETY: a benchmark's private file, not modified while mapped.
-                let m = unsafe { memmap2::Mmap::map(&f) }.expect("map");
-                black_box(m[m.len() / 2])
-            })
-        });
+        g.bench_function(
+            BenchmarkId::new("anchor: open + memmap2::Mmap::map", &label),
+            |b| {
+                b.iter(|| {
+                    let f = std::fs::File::open(black_box(&file)).expect("open");
+                    // SAFETY: a benchmark's private file, not modified while mapped.
+                    let m = unsafe { memmap2::Mmap::map(&f) }.expect("map");
+                    black_box(m[m.len() / 2])
+                })
+            },
+        );
         // Next size: one entry file at a time keeps `entry_file` unambiguous.
         big::handle().clear().expect("clear");
     }

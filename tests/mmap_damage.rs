@@ -80,12 +80,26 @@ fn damaged_is_a_miss(what: &str, damage: impl FnOnce(&mut Vec<u8>)) {
 
     let after = run_child("child_call", dir.path(), &[]);
     after.assert_ok();
-    assert_eq!(after.count("BODY"), 1, "{what}: recomputed\n{}", after.stdout);
-    assert!(after.stderr.contains("recomputing"), "{what}: warned\n{}", after.stderr);
+    assert_eq!(
+        after.count("BODY"),
+        1,
+        "{what}: recomputed\n{}",
+        after.stdout
+    );
+    assert!(
+        after.stderr.contains("recomputing"),
+        "{what}: warned\n{}",
+        after.stderr
+    );
 
     let repaired = run_child("child_call", dir.path(), &[]);
     repaired.assert_ok();
-    assert_eq!(repaired.count("BODY"), 0, "{what}: repaired\n{}", repaired.stdout);
+    assert_eq!(
+        repaired.count("BODY"),
+        0,
+        "{what}: repaired\n{}",
+        repaired.stdout
+    );
     assert_eq!(repaired.count("MAPPED"), 1, "{what}\n{}", repaired.stdout);
 }
 
@@ -124,8 +138,15 @@ fn a_flipped_element_is_found_by_verify_and_by_the_fs_store() {
     });
     let store = MmapStore::new(dir.path());
     let report = checkpointer::block_on(store.verify(&Scope::All, true)).unwrap();
-    assert_eq!((report.checked, report.damaged.len(), report.removed), (1, 1, 1));
-    assert!(report.damaged[0].1.contains("checksum"), "{:?}", report.damaged);
+    assert_eq!(
+        (report.checked, report.damaged.len(), report.removed),
+        (1, 1, 1)
+    );
+    assert!(
+        report.damaged[0].1.contains("checksum"),
+        "{:?}",
+        report.damaged
+    );
     let after = run_child("child_call", dir.path(), &[]);
     after.assert_ok();
     assert_eq!(after.count("BODY"), 1);
@@ -161,7 +182,10 @@ fn child_holder() {
     let start = Instant::now();
     let mut hits = 0;
     while !sync.join("done").exists() || hits < 20 {
-        assert!(start.elapsed() < Duration::from_secs(120), "replacer never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "replacer never finished"
+        );
         let v = ramp(N);
         assert!(v == a || v == b, "a hit is one whole version");
         hits += 1;
@@ -170,9 +194,16 @@ fn child_holder() {
         }
     }
     for v in &held {
-        assert!(*v == a || *v == b, "a map keeps its values after replacement");
+        assert!(
+            *v == a || *v == b,
+            "a map keeps its values after replacement"
+        );
     }
-    println!("\nHELD={} MAPPED={}", held.len(), held.iter().filter(|v| v.is_mapped()).count());
+    println!(
+        "\nHELD={} MAPPED={}",
+        held.len(),
+        held.iter().filter(|v| v.is_mapped()).count()
+    );
 }
 
 /// Replaces the entry (rename over it) and deletes it, alternately, many times.

@@ -123,7 +123,12 @@ fn every_element_type_and_shape_round_trips_through_a_second_process() {
 
     let second = run_child("child_round_trip", dir.path(), &[]);
     second.assert_ok();
-    assert_eq!(second.count("BODY"), cases, "only `uncached` runs the body: {}", second.stdout);
+    assert_eq!(
+        second.count("BODY"),
+        cases,
+        "only `uncached` runs the body: {}",
+        second.stdout
+    );
     // Arrays with elements are maps of the stored files (an empty one has nothing to map).
     let empty = SHAPES.iter().filter(|s| s.contains(&0)).count() * 12;
     assert_eq!(second.count("MAPPED"), cases - empty, "{}", second.stdout);
@@ -169,7 +174,10 @@ fn views_hash_by_their_elements_not_their_buffer() {
     // An Array and an ndarray with the same shape and elements hash alike, 0-d included.
     let arr: Array<f32> = copy.clone().into();
     assert_eq!(arr.digest(), copy.digest());
-    assert_eq!(Array::scalar(2.5f64).digest(), ndarray::arr0(2.5f64).digest());
+    assert_eq!(
+        Array::scalar(2.5f64).digest(),
+        ndarray::arr0(2.5f64).digest()
+    );
     let three = Array3::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 100 + j * 10 + k) as i64);
     let permuted = three.view().permuted_axes([2, 0, 1]);
     assert_eq!(permuted.digest(), permuted.to_owned().digest());

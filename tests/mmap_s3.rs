@@ -45,8 +45,24 @@ fn an_array_in_s3_is_promoted_into_mmap_and_mapped_on_another_machine() {
 
     let second = run_child("child_cube", b.path(), &env);
     second.assert_ok();
-    assert_eq!(second.count("BODY"), 0, "{}\n{}", second.stdout, second.stderr);
-    assert_eq!(second.count("MAPPED"), 2, "{}\n{}", second.stdout, second.stderr);
+    assert_eq!(
+        second.count("BODY"),
+        0,
+        "{}\n{}",
+        second.stdout,
+        second.stderr
+    );
+    assert_eq!(
+        second.count("MAPPED"),
+        2,
+        "{}\n{}",
+        second.stdout,
+        second.stderr
+    );
     assert!(!second.stderr.contains("warning"), "{}", second.stderr);
-    assert_eq!(entry_files(b.path()).len(), 1, "promoted into the local mmap tier");
+    assert_eq!(
+        entry_files(b.path()).len(),
+        1,
+        "promoted into the local mmap tier"
+    );
 }

@@ -50,7 +50,13 @@ fn memory_over_mmap_serves_maps_in_the_next_process() {
     second.assert_ok();
     assert_eq!(second.count("BODY"), 0, "{}", second.stdout);
     // The mmap hit is promoted into memory as the map itself; the memory hit is that map.
-    assert_eq!(second.count("MAPPED"), 2, "{}\n{}", second.stdout, second.stderr);
+    assert_eq!(
+        second.count("MAPPED"),
+        2,
+        "{}\n{}",
+        second.stdout,
+        second.stderr
+    );
 }
 
 fn key(call: &str) -> Key {
@@ -76,7 +82,10 @@ fn an_array_in_the_fs_tier_is_promoted_into_mmap_and_mapped() {
 
     let layered = Layered::new(vec![mmap.clone(), fs.clone()]);
     let hit = block_on(layered.load(&key("a"))).unwrap().unwrap();
-    assert_eq!(hit.meta.created, created, "promotion keeps the created time");
+    assert_eq!(
+        hit.meta.created, created,
+        "promotion keeps the created time"
+    );
     let back: Array<f32> = checkpointer_core_decode(&hit);
     assert!(back.is_mapped(), "served from the map of the promoted file");
     assert_eq!(back, array);
