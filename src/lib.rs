@@ -22,6 +22,8 @@
 
 mod backends;
 
+/// What the runtime records beside entries for the `checkpointer` command.
+pub use checkpointer_core::manifest;
 pub use checkpointer_core::{
     block_on, config, hash, maintenance, sanitize, CachedFn, CheckpointError, Checkpointer, Codec,
     Digest, Entry, EntryInfo, EntryMeta, Expiry, FnPath, Hasher, IntoExpiry, IntoStorage, Key,

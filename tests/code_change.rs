@@ -12,6 +12,9 @@
 //! not grow from run to run. Edits are applied in sequence to one workspace to keep the
 //! whole suite within a few minutes on two cores.
 
+mod scratch_support;
+
+use scratch_support::{clean_env, copy_dir, edit, shared_target, write};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,10 +91,7 @@ impl Scratch {
         // The repository's lock file: every version is already resolved and downloaded.
         std::fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock")).expect("copy Cargo.lock");
         write(&ws.join("data.txt"), "first contents\n");
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target dir")
-            .join("scratch-code-change");
+        let target = shared_target();
         let cache = tmp.path().join("cache");
         let mut env = BTreeMap::new();
         env.insert("APP_MODE", "alpha".to_string());
@@ -110,15 +110,7 @@ impl Scratch {
 
     /// Replaces `from` by `to` in `file` (which must contain `from` exactly once).
     fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.ws.join(file);
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(
-            text.matches(from).count(),
-            1,
-            "{file} should contain {from:?} once:\n{text}"
-        );
-        write(&path, &text.replacen(from, to, 1));
+        edit(&self.ws.join(file), from, to);
     }
 
     fn build(&self) {
@@ -207,42 +199,6 @@ impl Scratch {
         );
         assert_eq!(again.out, fresh.out, "{what}: the second run's output");
         cached
-    }
-}
-
-/// Leaves out what the outer cargo set for this test process (its jobserver, its
-/// package's variables), so the inner build is a plain one.
-fn clean_env(cmd: &mut Command) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k == "CARGO_MAKEFLAGS"
-            || k == "MAKEFLAGS"
-            || k == "MFLAGS"
-            || k.starts_with("CARGO_PKG_")
-            || k == "CARGO_MANIFEST_DIR"
-            || k == "CARGO_CRATE_NAME"
-            || k == "CARGO_PRIMARY_PACKAGE"
-        {
-            cmd.env_remove(k.as_ref());
-        }
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
     }
 }
 

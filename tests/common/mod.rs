@@ -99,13 +99,24 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Every cache entry below `dir`: the files that are not dot-files (temp and lock files).
+/// Every cache entry below `dir`: the files that are not dot-files (temp and lock files)
+/// nor the metadata the runtime keeps beside entries (see [`is_meta`]).
 pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
     all_files(dir)
         .into_iter()
         .filter(|p| {
             p.file_name()
                 .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                && !is_meta(p)
         })
         .collect()
+}
+
+/// Whether `path` is one of the metadata objects (version manifests, call records) kept in a
+/// function's reserved `<fn>-meta` directory (`checkpointer_core::manifest`).
+pub fn is_meta(path: &Path) -> bool {
+    path.iter().any(|c| {
+        c.to_string_lossy()
+            .ends_with(checkpointer::manifest::META_SUFFIX)
+    })
 }

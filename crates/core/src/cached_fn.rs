@@ -4,8 +4,8 @@ use crate::config::{OnError, OpenTier, Resolved};
 use crate::flight::{Flights, Role};
 use crate::report::{self, Event};
 use crate::{
-    codec, maintenance, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher, Key,
-    ObjectHash, Outcome,
+    codec, maintenance, manifest, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher,
+    Key, ObjectHash, Outcome,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
@@ -483,10 +483,20 @@ impl CachedFn {
         key: &Key,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        let out = f().await;
+        // Nested cached calls record this one as their parent (see `parent.rs`).
+        let parent = crate::parent::current();
+        let fut = {
+            let _enter = crate::parent::enter(key);
+            f()
+        };
+        let out = crate::parent::within(key, fut).await;
         if let Some(value) = out.cacheable() {
             match self.store_value(config, key, value).await {
-                Ok(()) => report::event(config.verbosity, Event::Computed, &state.path, &key.call),
+                Ok(()) => {
+                    report::event(config.verbosity, Event::Computed, &state.path, &key.call);
+                    let (compiled, items) = (self.info.identity, self.info.items);
+                    manifest::record(&*config.storage, key, compiled, items, parent.as_ref()).await;
+                }
                 Err(e) => {
                     if let Some(e) = self.failed(state, Some(config), "store", e) {
                         if let Ok(o) = O::from_error(e) {

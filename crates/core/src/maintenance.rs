@@ -1,7 +1,13 @@
 //! Cleanup, clear and stats, written once over `Storage::list` so every backend has them.
+//!
+//! Counts and budgets cover entries only. The metadata objects the runtime keeps beside them
+//! ([`crate::manifest`]: version manifests and call records) live exactly as long as what they
+//! describe: every operation here that removes entries also removes a manifest whose version
+//! has no entries left and a call record whose entry is gone.
 
+use crate::manifest::{self, MANIFEST_CALL};
 use crate::{CheckpointError, Digest, EntryInfo, Expiry, FnPath, Scope, Storage};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -64,14 +70,93 @@ pub async fn cleanup_fn(
 ) -> Result<u64, CheckpointError> {
     let now = SystemTime::now();
     let mut removed = 0;
-    for info in storage.list(&Scope::Function(path.clone())).await? {
+    let listing = Listing::of(storage, &Scope::Function(path.clone())).await?;
+    let mut remaining = Remaining::default();
+    for info in listing.entries {
         let stale = keep_identity.is_some_and(|id| info.key.identity != id);
         let expired = is_expired(storage, &info, expiry, now).await?;
         if (stale || expired) && storage.delete(&info.key).await? {
             removed += 1;
+        } else {
+            remaining.add(&info);
         }
     }
+    tidy_meta(storage, listing.meta, &remaining).await?;
     Ok(removed)
+}
+
+/// A listing split into entries and metadata objects (with the functions they belong to).
+#[derive(Default)]
+struct Listing {
+    entries: Vec<EntryInfo>,
+    meta: Vec<(FnPath, EntryInfo)>,
+}
+
+impl Listing {
+    /// Lists `scope` and, for one function's scope, its metadata scope too.
+    async fn of(storage: &dyn Storage, scope: &Scope) -> Result<Listing, CheckpointError> {
+        let mut listing = Listing::default();
+        listing.split(storage.list(scope).await?);
+        let meta_scope = match scope {
+            Scope::All => None,
+            Scope::Function(f) => manifest::owner(f)
+                .is_none()
+                .then(|| Scope::Function(Arc::new(manifest::meta_path(f)))),
+            Scope::Version(f, id) => manifest::owner(f)
+                .is_none()
+                .then(|| Scope::Version(Arc::new(manifest::meta_path(f)), *id)),
+        };
+        if let Some(meta_scope) = meta_scope {
+            listing.split(storage.list(&meta_scope).await?);
+        }
+        Ok(listing)
+    }
+
+    fn split(&mut self, infos: Vec<EntryInfo>) {
+        for info in infos {
+            match manifest::owner(&info.key.function) {
+                Some(owner) => self.meta.push((owner, info)),
+                None => self.entries.push(info),
+            }
+        }
+    }
+}
+
+/// The entries left after an operation, for [`tidy_meta`]: function directory, identity, call.
+#[derive(Default)]
+struct Remaining {
+    versions: HashSet<(String, Digest)>,
+    entries: HashSet<(String, Digest, Digest)>,
+}
+
+impl Remaining {
+    fn add(&mut self, info: &EntryInfo) {
+        let dir = info.key.function.dir();
+        self.versions.insert((dir.clone(), info.key.identity));
+        self.entries.insert((dir, info.key.identity, info.key.call));
+    }
+}
+
+/// Removes manifests of versions without entries and call records without their entry.
+async fn tidy_meta(
+    storage: &dyn Storage,
+    meta: Vec<(FnPath, EntryInfo)>,
+    remaining: &Remaining,
+) -> Result<(), CheckpointError> {
+    for (owner, info) in meta {
+        let dir = owner.dir();
+        let keep = if info.key.call == MANIFEST_CALL {
+            remaining.versions.contains(&(dir, info.key.identity))
+        } else {
+            remaining
+                .entries
+                .contains(&(dir, info.key.identity, info.key.call))
+        };
+        if !keep {
+            storage.delete(&info.key).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a listed entry has expired; a listing without created times (a backend told not
@@ -92,13 +177,18 @@ async fn is_expired(
     Ok(created.is_some_and(|c| expiry.is_expired(c, now)))
 }
 
-/// Removes every entry in `scope`. Returns how many were removed.
+/// Removes every entry in `scope` (and the metadata kept beside them). Returns how many
+/// entries were removed.
 pub async fn clear(storage: &dyn Storage, scope: &Scope) -> Result<u64, CheckpointError> {
+    let listing = Listing::of(storage, scope).await?;
     let mut removed = 0;
-    for info in storage.list(scope).await? {
+    for info in listing.entries {
         if storage.delete(&info.key).await? {
             removed += 1;
         }
+    }
+    for (_, info) in listing.meta {
+        storage.delete(&info.key).await?;
     }
     Ok(removed)
 }
@@ -127,8 +217,9 @@ fn group(infos: Vec<EntryInfo>) -> BTreeMap<FnPath, Vec<EntryInfo>> {
     by_fn
 }
 
-/// The identity with the most recently created entry.
-fn newest_identity(entries: &[EntryInfo]) -> Option<Digest> {
+/// The identity with the most recently created entry: without the running program a store
+/// cannot know which identity is current, so this is the one taken as current.
+pub fn newest_identity(entries: &[EntryInfo]) -> Option<Digest> {
     entries
         .iter()
         .max_by_key(|e| (e.created.unwrap_or(SystemTime::UNIX_EPOCH), e.key.identity))
@@ -141,7 +232,7 @@ pub async fn store_stats(
     scope: &Scope,
 ) -> Result<StoreStats, CheckpointError> {
     let mut stats = StoreStats::default();
-    for (path, entries) in group(storage.list(scope).await?) {
+    for (path, entries) in group(Listing::of(storage, scope).await?.entries) {
         let current = newest_identity(&entries);
         let mut f = FnStats::default();
         for info in &entries {
@@ -165,19 +256,53 @@ pub async fn cleanup_all(
     invalidated: bool,
     expiry: Option<&Expiry>,
 ) -> Result<u64, CheckpointError> {
-    let now = SystemTime::now();
+    let listing = Listing::of(storage, &Scope::All).await?;
+    let (remove, keep) = cleanup_plan(storage, listing.entries, invalidated, expiry).await?;
     let mut removed = 0;
-    for (_, entries) in group(storage.list(&Scope::All).await?) {
+    let mut remaining = Remaining::default();
+    keep.iter().for_each(|info| remaining.add(info));
+    for info in remove {
+        if storage.delete(&info.key).await? {
+            removed += 1;
+        }
+    }
+    tidy_meta(storage, listing.meta, &remaining).await?;
+    Ok(removed)
+}
+
+/// The entries [`cleanup_all`] would remove, removing nothing.
+pub async fn plan_cleanup_all(
+    storage: &dyn Storage,
+    invalidated: bool,
+    expiry: Option<&Expiry>,
+) -> Result<Vec<EntryInfo>, CheckpointError> {
+    let listing = Listing::of(storage, &Scope::All).await?;
+    Ok(cleanup_plan(storage, listing.entries, invalidated, expiry)
+        .await?
+        .0)
+}
+
+/// Splits entries into what [`cleanup_all`] removes and what it keeps.
+async fn cleanup_plan(
+    storage: &dyn Storage,
+    entries: Vec<EntryInfo>,
+    invalidated: bool,
+    expiry: Option<&Expiry>,
+) -> Result<(Vec<EntryInfo>, Vec<EntryInfo>), CheckpointError> {
+    let now = SystemTime::now();
+    let (mut remove, mut keep) = (Vec::new(), Vec::new());
+    for (_, entries) in group(entries) {
         let current = newest_identity(&entries);
         for info in entries {
             let stale = invalidated && Some(info.key.identity) != current;
-            let expired = is_expired(storage, &info, expiry, now).await?;
-            if (stale || expired) && storage.delete(&info.key).await? {
-                removed += 1;
+            if stale || is_expired(storage, &info, expiry, now).await? {
+                remove.push(info);
+            } else {
+                keep.push(info);
             }
         }
     }
-    Ok(removed)
+    Ok((remove, keep))
 }
 
 /// What [`prune`] removes.
@@ -198,19 +323,35 @@ pub struct PruneReport {
     pub kept: Tally,
 }
 
-/// Removes entries by age and by total size, least recently used first. An entry's last use
-/// is its recorded access time (coarse, backend-dependent) or else its created time.
-pub async fn prune(
+/// What [`prune`] would remove: [`plan_prune`]'s answer, for a dry run.
+#[derive(Clone, Debug, Default)]
+pub struct PrunePlan {
+    /// The entries to remove, least recently used last.
+    pub remove: Vec<EntryInfo>,
+    /// The entries to keep, most recently used first.
+    pub keep: Vec<EntryInfo>,
+}
+
+/// An entry's last use: its recorded access time (coarse, backend-dependent) or else its
+/// created time.
+pub fn last_use(e: &EntryInfo) -> SystemTime {
+    e.accessed.max(e.created).unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// Decides what [`prune`] removes, removing nothing.
+pub async fn plan_prune(
     storage: &dyn Storage,
     scope: &Scope,
     rule: PruneRule,
-) -> Result<PruneReport, CheckpointError> {
+) -> Result<PrunePlan, CheckpointError> {
+    Ok(plan(Listing::of(storage, scope).await?.entries, rule))
+}
+
+fn plan(mut entries: Vec<EntryInfo>, rule: PruneRule) -> PrunePlan {
     let now = SystemTime::now();
-    let mut entries = storage.list(scope).await?;
-    let last_use = |e: &EntryInfo| e.accessed.max(e.created).unwrap_or(SystemTime::UNIX_EPOCH);
     // Most recently used first: the tail is what goes.
     entries.sort_by_key(|e| std::cmp::Reverse(last_use(e)));
-    let mut report = PruneReport::default();
+    let mut plan = PrunePlan::default();
     let mut kept_bytes = 0u64;
     // Strictly LRU: once the budget is spent, everything used less recently goes too.
     let mut full = false;
@@ -220,13 +361,39 @@ pub async fn prune(
             .is_some_and(|age| now.duration_since(last_use(&info)).is_ok_and(|d| d > age));
         full |= rule
             .max_bytes
-            .is_some_and(|max| kept_bytes + info.size > max);
-        if (too_old || full) && storage.delete(&info.key).await? {
-            report.removed.add(&info);
+            .is_some_and(|max| kept_bytes.saturating_add(info.size) > max);
+        if too_old || full {
+            plan.remove.push(info);
         } else {
             kept_bytes += info.size;
+            plan.keep.push(info);
+        }
+    }
+    plan
+}
+
+/// Removes entries by age and by total size, least recently used first (see [`last_use`]).
+pub async fn prune(
+    storage: &dyn Storage,
+    scope: &Scope,
+    rule: PruneRule,
+) -> Result<PruneReport, CheckpointError> {
+    let listing = Listing::of(storage, scope).await?;
+    let PrunePlan { remove, keep } = plan(listing.entries, rule);
+    let mut report = PruneReport::default();
+    let mut remaining = Remaining::default();
+    for info in keep {
+        remaining.add(&info);
+        report.kept.add(&info);
+    }
+    for info in remove {
+        if storage.delete(&info.key).await? {
+            report.removed.add(&info);
+        } else {
+            // Already gone (a concurrent prune): counted as before, with what was not removed.
             report.kept.add(&info);
         }
     }
+    tidy_meta(storage, listing.meta, &remaining).await?;
     Ok(report)
 }

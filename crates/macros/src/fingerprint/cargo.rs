@@ -219,6 +219,30 @@ pub fn plan(
     }
 }
 
+/// The edition of the package at `dir` (`edition.workspace = true` resolved), `2015` when
+/// none is written.
+pub fn edition(dir: &Path, workspace_root: &Path) -> String {
+    let Some(m) = read_toml(&dir.join("Cargo.toml")) else {
+        return "unknown".into();
+    };
+    let e = m.get("package").and_then(|p| p.get("edition"));
+    match e {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(t) if t.get("workspace").and_then(|w| w.as_bool()) == Some(true) => {
+            read_toml(&workspace_root.join("Cargo.toml"))
+                .and_then(|w| {
+                    w.get("workspace")?
+                        .get("package")?
+                        .get("edition")?
+                        .as_str()
+                        .map(String::from)
+                })
+                .unwrap_or_else(|| "unknown".into())
+        }
+        _ => "2015".into(),
+    }
+}
+
 fn existing(paths: Vec<PathBuf>) -> Vec<PathBuf> {
     let mut seen = HashSet::new();
     paths

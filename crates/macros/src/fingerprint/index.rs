@@ -170,6 +170,8 @@ pub struct Unit {
 pub struct Stamp {
     pub path: PathBuf,
     pub state: Option<(u64, SystemTime)>,
+    /// Where a symbolic link points: retargeting it changes what is read.
+    pub link: Option<PathBuf>,
 }
 
 impl Stamp {
@@ -180,6 +182,7 @@ impl Stamp {
         Stamp {
             path: path.to_path_buf(),
             state,
+            link: std::fs::read_link(path).ok(),
         }
     }
 
@@ -484,6 +487,10 @@ struct Builder<'c> {
 
 impl Builder<'_> {
     fn enqueue(&mut self, path: PathBuf, module: Vec<String>) {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            // The index is stale when the link is pointed elsewhere.
+            self.index.stamps.push(Stamp::of(&path));
+        }
         let key = std::fs::canonicalize(&path).unwrap_or(path);
         if self.seen.insert(key.clone()) {
             self.queue.push((key, module));
@@ -1796,50 +1803,47 @@ fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
 /// Attributes that are not macros of some crate: they read no docs and name no
 /// collections (`#[serde]`, `#[hash]` are helpers of derives that do neither).
 fn is_builtin_attribute(a: &syn::Attribute) -> bool {
-    let Some(first) = a.path().segments.first() else {
-        return true;
+    a.path()
+        .segments
+        .first()
+        .is_some_and(|s| inputs::is_builtin_attribute_name(&s.ident.to_string()))
+}
+
+/// The attributes a `cfg_attr(pred, a, b(…))` may apply, as tokens of `#[a] #[b(…)]`.
+fn cfg_attr_inner(a: &syn::Attribute) -> Vec<syn::Attribute> {
+    let syn::Meta::List(l) = &a.meta else {
+        return Vec::new();
     };
-    matches!(
-        first.ident.to_string().as_str(),
-        "derive"
-            | "cfg"
-            | "cfg_attr"
-            | "doc"
-            | "allow"
-            | "warn"
-            | "deny"
-            | "forbid"
-            | "expect"
-            | "inline"
-            | "cold"
-            | "must_use"
-            | "repr"
-            | "non_exhaustive"
-            | "deprecated"
-            | "test"
-            | "ignore"
-            | "should_panic"
-            | "path"
-            | "macro_export"
-            | "macro_use"
-            | "automatically_derived"
-            | "track_caller"
-            | "no_mangle"
-            | "export_name"
-            | "link_section"
-            | "link_name"
-            | "serde"
-            | "checkpoint"
-            | "hash"
-            | "no_hash"
-            | "hash_by"
-            | "rustfmt"
-            | "clippy"
-            | "diagnostic"
-            | "target_feature"
-            | "used"
-            | "default"
-    )
+    if !l.path.is_ident("cfg_attr") {
+        return Vec::new();
+    }
+    let parsed = syn::parse::Parser::parse2(
+        syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        l.tokens.clone(),
+    );
+    parsed
+        .map(|metas| {
+            metas
+                .into_iter()
+                .skip(1)
+                .map(|meta| syn::parse_quote!(#[#meta]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The attributes that may apply: each one, and what each `cfg_attr` may add.
+fn effective_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    let mut out = Vec::new();
+    for a in attrs {
+        let inner = cfg_attr_inner(a);
+        if inner.is_empty() {
+            out.push(a.clone());
+        } else {
+            out.extend(effective_attrs(&inner));
+        }
+    }
+    out
 }
 
 /// Derives that never read doc comments.
@@ -1864,7 +1868,7 @@ fn is_std_derive(name: &str) -> bool {
 /// Whether a derive or attribute macro on the item may read its doc comments (clap's
 /// help text, schemars' descriptions): then docs count.
 fn reads_docs(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
+    effective_attrs(attrs).iter().any(|a| {
         if a.path().is_ident("derive") {
             let mut any = false;
             let _ = a.parse_nested_meta(|m| {
@@ -1883,7 +1887,10 @@ fn reads_docs(attrs: &[syn::Attribute]) -> bool {
 /// a name (`#[distributed_slice(HANDLERS)]`, `#[proc_macro_derive(Answer)]`) is found by it.
 fn attribute_names(attrs: &[syn::Attribute]) -> Vec<String> {
     let mut out = Vec::new();
-    for a in attrs.iter().filter(|a| !is_builtin_attribute(a)) {
+    for a in effective_attrs(attrs)
+        .iter()
+        .filter(|a| !is_builtin_attribute(a))
+    {
         if let syn::Meta::List(l) = &a.meta {
             idents(l.tokens.clone(), &mut out);
         }

@@ -42,7 +42,21 @@ fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, tt) in trees.iter().enumerate() {
         match tt {
-            TokenTree::Group(g) => walk(g.stream(), dir, out),
+            TokenTree::Group(g) => {
+                // `#[template(path = "x.html")]`: an attribute macro of some crate may read
+                // the files its strings name (see `Eval`).
+                let attribute = g.delimiter() == proc_macro2::Delimiter::Bracket
+                    && matches!(i.checked_sub(1).map(|j| &trees[j]), Some(TokenTree::Punct(p)) if p.as_char() == '#')
+                    && !matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(a)) if is_builtin_attribute_name(&a.to_string()));
+                if attribute {
+                    let mut lits = Vec::new();
+                    all_strs(g.stream(), &mut lits);
+                    for lit in lits {
+                        out.add(format!("lit:#\x1f{}\x1f{lit}", dir.display()));
+                    }
+                }
+                walk(g.stream(), dir, out)
+            }
             TokenTree::Ident(id) => {
                 let name = id.to_string();
                 let bang =
@@ -104,8 +118,9 @@ fn walk(tokens: TokenStream, dir: &Path, out: &mut Scan) {
                         }
                     }
                     ("track_caller", _) => out.add("caller-layout".into()),
-                    ("caller", _) if matches!(trees.get(i.wrapping_sub(3)), Some(TokenTree::Ident(l)) if l == "Location") =>
+                    ("caller", _) if matches!(trees.get(i.wrapping_sub(1)), Some(TokenTree::Punct(p)) if p.as_char() == ':') =>
                     {
+                        // `Location::caller()`, also under another name.
                         out.add("caller-layout".into());
                     }
                     ("type_name" | "type_name_of_val", _) => {
@@ -139,6 +154,52 @@ fn watches(options: TokenStream, out: &mut Scan) {
             out.add(format!("{kind}:{l}"));
         }
     }
+}
+
+/// Attributes of the language and of std (and helper attributes of derives that read no
+/// files): their strings name no files a macro reads.
+pub fn is_builtin_attribute_name(name: &str) -> bool {
+    matches!(
+        name,
+        "derive"
+            | "cfg"
+            | "cfg_attr"
+            | "doc"
+            | "allow"
+            | "warn"
+            | "deny"
+            | "forbid"
+            | "expect"
+            | "inline"
+            | "cold"
+            | "must_use"
+            | "repr"
+            | "non_exhaustive"
+            | "deprecated"
+            | "test"
+            | "ignore"
+            | "should_panic"
+            | "path"
+            | "macro_export"
+            | "macro_use"
+            | "automatically_derived"
+            | "track_caller"
+            | "no_mangle"
+            | "export_name"
+            | "link_section"
+            | "link_name"
+            | "serde"
+            | "checkpoint"
+            | "hash"
+            | "no_hash"
+            | "hash_by"
+            | "rustfmt"
+            | "clippy"
+            | "diagnostic"
+            | "target_feature"
+            | "used"
+            | "default"
+    )
 }
 
 /// Std macros, whose arguments read nothing on the caller's behalf.
@@ -385,8 +446,10 @@ impl Build {
                 }
             }
         }
-        // A native build names no target: it is the host, the macro's own.
-        cfg.push(format!("target {}", target.unwrap_or_else(host)));
+        // A native build names no target: it is the host, the macro's own. Every function
+        // counts it: `size_of::<usize>()`, `consts::OS` and byte order differ without `cfg`.
+        let target = target.unwrap_or_else(host);
+        cfg.push(format!("target {target}"));
         cfg.sort();
         cfg.dedup();
         let debug_assertions = debug_assertions.unwrap_or(opt_level == "0");
@@ -395,7 +458,7 @@ impl Build {
         Build {
             cfg,
             profile: format!(
-                "debug_assertions={debug_assertions} overflow_checks={overflow_checks} edition={edition} panic={panic}"
+                "debug_assertions={debug_assertions} overflow_checks={overflow_checks} edition={edition} panic={panic} target={target}"
             ),
             externs,
         }
@@ -444,8 +507,8 @@ impl Eval<'_> {
                 }
             }
             file(&dir.join(path), h);
-            h.update(b"build.rs");
-            file(&self.manifest_dir.join("build.rs"), h);
+            h.update(b"build script");
+            file(&build_script(self.manifest_dir), h);
         } else if let Some(var) = input.strip_prefix("env:") {
             // A dependency's env! saw the dependency's own environment: its manifest and
             // build script decide it, so they stand in beside this build's value.
@@ -455,8 +518,8 @@ impl Eval<'_> {
             };
             if own {
                 // A build script may set it (`cargo:rustc-env`) from anything it reads.
-                h.update(b"build.rs");
-                file(&self.manifest_dir.join("build.rs"), h);
+                h.update(b"build script");
+                file(&build_script(self.manifest_dir), h);
             } else {
                 self.crate_files(dep_dir, h);
             }
@@ -485,12 +548,77 @@ impl Eval<'_> {
         }
     }
 
-    /// The manifest and build script of the crate at `dir`.
+    /// The manifest and build script of the crate at `dir` — and, for a dependency (whose
+    /// build script's outputs this build cannot see), every file of its package but
+    /// `target/` and `src/` (the build script's modules, the data it reads).
     pub fn crate_files(&self, dir: &Path, h: &mut blake3::Hasher) {
-        for name in ["Cargo.toml", "build.rs"] {
-            h.update(name.as_bytes());
-            file(&dir.join(name), h);
+        h.update(b"Cargo.toml");
+        file(&dir.join("Cargo.toml"), h);
+        let script = build_script(dir);
+        h.update(b"build script");
+        file(&script, h);
+        if dir != self.manifest_dir && script.is_file() {
+            package_files(dir, dir, h, 0);
         }
+    }
+}
+
+/// The build script of the package at `dir`: `package.build`, else `build.rs`.
+pub fn build_script(dir: &Path) -> PathBuf {
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+    let custom = manifest
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|m| m.get("package")?.get("build")?.as_str().map(String::from));
+    dir.join(custom.unwrap_or_else(|| "build.rs".into()))
+}
+
+/// Every file below `dir` but `target/`, `src/` and hidden entries, sorted, path and bytes.
+fn package_files(root: &Path, dir: &Path, h: &mut blake3::Hasher, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') || (dir == root && (name == "target" || name == "src")) {
+            continue;
+        }
+        if p.is_dir() {
+            package_files(root, &p, h, depth + 1);
+        } else {
+            h.update(
+                p.strip_prefix(root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
+            file(&p, h);
+        }
+    }
+}
+
+/// Hashes a file, or every file of a directory (sorted), that a string in an attribute or a
+/// macro invocation names — what `#[template(path = …)]`, `include_dir!` or a SQL-file macro
+/// of some crate reads. `false` if nothing is there.
+pub fn named_path(path: &Path, h: &mut blake3::Hasher) -> bool {
+    if path.is_file() {
+        file(path, h);
+        true
+    } else if path.is_dir() {
+        package_files(path, path, h, 0);
+        true
+    } else {
+        false
     }
 }
 

@@ -259,7 +259,8 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     let mut found = resolver.closure(&refs, &roots, &scopes);
     // `include!("expr.in")` in a body: the names the included code uses count too. They are
     // read now (the file is not part of the cached index), and followed like the body's.
-    let code_refs = included_code_refs(&index_refs, &found.units, &function, file.as_deref());
+    let (code_refs, code_inputs) =
+        included_code_refs(&index_refs, &found.units, &function, file.as_deref());
     if !code_refs.loose.is_empty() {
         let more = resolver.closure(&code_refs, &[], &[]);
         let mut seen: std::collections::HashSet<_> = found.units.iter().copied().collect();
@@ -320,6 +321,7 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
     let mut read: Vec<(bool, &Path, &str)> = own_inputs
         .inputs
         .iter()
+        .chain(&code_inputs)
         .map(|i| (true, manifest_dir.as_path(), i.as_str()))
         .collect();
     let mut layout = own_inputs.layout;
@@ -384,10 +386,48 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
                     None => h.update(b"\xffunset"),
                 };
             }
+            // A string naming a file or directory, given to any macro or attribute macro
+            // (templates, embedded folders, SQL files): what it names counts.
+            let path_like = !lit.is_empty()
+                && lit.len() < 256
+                && !lit.contains(|c: char| c == '{' || c == '\0' || c.is_whitespace());
+            if path_like {
+                // `include_dir!("$CARGO_MANIFEST_DIR/assets")`.
+                let lit = match lit.strip_prefix("$CARGO_MANIFEST_DIR") {
+                    Some(rest) => format!("{}{rest}", manifest_dir.display()),
+                    None => lit.to_string(),
+                };
+                let lit = lit.as_str();
+                for base in [
+                    Path::new(dir).to_path_buf(),
+                    manifest_dir.clone(),
+                    manifest_dir.join("templates"),
+                ] {
+                    let mut named = blake3::Hasher::new();
+                    if inputs::named_path(&base.join(lit), &mut named) {
+                        h.update(b"\0named\0");
+                        h.update(lit.as_bytes());
+                        h.update(named.finalize().as_bytes());
+                        break;
+                    }
+                }
+            }
         }
     }
+    // Two `macro_rules!` of one name: which one an invocation means depends on textual
+    // order (and on `#[macro_use]` module order), so positions count.
+    let mut macro_names: Vec<&str> = closure
+        .iter()
+        .map(|&(i, u)| &index_refs[i].units[u])
+        .filter(|u| u.kind == Kind::MacroRules)
+        .map(|u| u.name.as_str())
+        .collect();
+    macro_names.sort_unstable();
+    let redefined = macro_names.windows(2).any(|w| w[0] == w[1]);
+    layout |= redefined;
     if layout
-        && (own_inputs.layout
+        && (redefined
+            || own_inputs.layout
             || !layout_macros.is_empty()
             || read.iter().any(|r| r.2 == "caller-layout"))
     {
@@ -428,6 +468,15 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         }
     }
     let _ = layout;
+
+    // The edition of every dependency whose code is reached: it changes what code means.
+    let mut reached: Vec<usize> = closure.iter().map(|&(i, _)| i).filter(|&i| i > 0).collect();
+    reached.sort_unstable();
+    reached.dedup();
+    for i in reached {
+        h.update(b"\0edition\0");
+        h.update(cargo::edition(&index_refs[i].manifest_dir, &plan.workspace_root).as_bytes());
+    }
 
     // Crates the closure names: the file rustc links (`--extern`; Cargo's hash in its name
     // covers version, features, profile and the crate's own dependencies), and the resolved
@@ -557,7 +606,7 @@ fn included_code_refs(
     closure: &[resolve::UnitId],
     function: &syn::ItemFn,
     file: Option<&Path>,
-) -> Refs {
+) -> (Refs, Vec<String>) {
     let mut paths: Vec<String> = Vec::new();
     let own = inputs::scan(function.to_token_stream(), file.unwrap_or(Path::new("")));
     let unit_inputs = closure
@@ -569,15 +618,18 @@ fn included_code_refs(
         }
     }
     let mut refs = Refs::default();
+    let mut read = Vec::new();
     for p in paths {
         if let Some(tokens) = std::fs::read_to_string(&p)
             .ok()
             .and_then(|t| t.parse::<TokenStream>().ok())
         {
+            // What the included code itself reads (`env!`, `include_str!`) counts too.
+            read.extend(inputs::scan(tokens.clone(), Path::new(&p)).inputs);
             refs.add_loose_tokens(tokens);
         }
     }
-    refs
+    (refs, read)
 }
 
 /// References the identity options add: `deps(path, …)` by path, and every other name in

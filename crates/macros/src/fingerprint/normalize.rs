@@ -37,8 +37,8 @@ fn normalize_group(tokens: TokenStream, drop_comma: bool, in_macro: bool, out: &
     let mut glued = false;
     while i < tokens.len() {
         if let Some(len) = doc_attribute_len(&tokens[i..])
-            .filter(|_| !in_macro)
             .or_else(|| harmless_attribute_len(&tokens[i..]))
+            .filter(|_| !in_macro)
         {
             i += len;
             glued = false;

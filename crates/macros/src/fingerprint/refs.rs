@@ -374,7 +374,15 @@ impl<'ast> Visit<'ast> for Collector {
         if a.path().is_ident("doc") {
             return;
         }
-        self.visit_path(a.path());
+        // `#[checkpoint(…)]` itself names our macro, not user code; its options do.
+        let ours = a
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "checkpoint");
+        if !ours {
+            self.visit_path(a.path());
+        }
         match &a.meta {
             syn::Meta::Path(_) => {}
             syn::Meta::List(l) => self.refs.add_loose(l.tokens.clone(), true),

@@ -167,6 +167,7 @@ struct Walk<'a> {
     components: HashSet<&'a str>,
     /// Whether any index has glob imports (else path components need no lookup).
     globs: bool,
+    module_globs: HashSet<&'a str>,
 }
 
 /// What a walk found: the units, and every name it looked up (to pin the crates named).
@@ -193,6 +194,7 @@ impl<'a> Resolver<'a> {
             bounds: HashSet::default(),
             scopes: HashSet::default(),
             components: HashSet::default(),
+            module_globs: HashSet::default(),
         };
         for (i, idx) in self.indexes.iter().enumerate() {
             w.queue.extend(idx.always.iter().map(|&u| ((i, u), true)));
@@ -283,6 +285,7 @@ impl<'a> Walk<'a> {
             self.name(q);
             self.name(n);
             self.assoc(n);
+            self.module_globs(q);
         }
         for n in refs.methods.iter().chain(&refs.loose) {
             self.assoc(n);
@@ -359,6 +362,27 @@ impl<'a> Walk<'a> {
             }
             if k > 0 {
                 self.each(|idx| idx.mods.get(seg));
+            }
+        }
+    }
+
+    /// `q::name` where `q` is a crate or module: its glob re-exports (`pub use serde_json::*`
+    /// in `mylib` makes `mylib::to_string` serde_json's), followed.
+    fn module_globs(&mut self, q: &'a str) {
+        if !self.globs || !self.module_globs.insert(q) {
+            return;
+        }
+        let indexes = self.indexes;
+        for (i, idx) in indexes.iter().enumerate() {
+            for (scope, ids) in &idx.scoped {
+                if scope.rsplit("::").next() != Some(q) {
+                    continue;
+                }
+                for &u in ids {
+                    if idx.units[u].name.is_empty() {
+                        self.queue.push(((i, u), true));
+                    }
+                }
             }
         }
     }

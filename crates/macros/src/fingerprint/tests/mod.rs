@@ -588,3 +588,4 @@ fn bench_crate() {
     }
 }
 mod review;
+mod review2;

@@ -9,7 +9,7 @@ use super::adversarial::{check, edit, identity, scratch, with_manifest, Edit};
 use super::*;
 
 /// Like `check`, with rustc's command line `args` (features, `--extern`, profile).
-fn check_build(files: &[(&'static str, &'static str)], args: &str, edits: &[Edit]) {
+pub(super) fn check_build(files: &[(&'static str, &'static str)], args: &str, edits: &[Edit]) {
     let files = with_manifest(files);
     let build = inputs::Build::parse(args.split(' ').filter(|a| !a.is_empty()).map(String::from));
     let mut failures = Vec::new();
@@ -37,7 +37,11 @@ fn check_build(files: &[(&'static str, &'static str)], args: &str, edits: &[Edit
 }
 
 /// The identity of `spec` in a fresh crate of `files`, under rustc's command line `args`.
-fn identity_under(files: &[(&'static str, &'static str)], spec: &str, args: &str) -> String {
+pub(super) fn identity_under(
+    files: &[(&'static str, &'static str)],
+    spec: &str,
+    args: &str,
+) -> String {
     let s = scratch(&with_manifest(files));
     let build = inputs::Build::parse(args.split(' ').filter(|a| !a.is_empty()).map(String::from));
     identity(&s, spec, &build, None)
