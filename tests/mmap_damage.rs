@@ -137,11 +137,10 @@ fn a_flipped_element_is_found_by_verify_and_by_the_fs_store() {
         b[last] ^= 1;
     });
     let store = MmapStore::new(dir.path());
+    // (The store also holds the function's manifest, an ordinary entry of `ramp-meta`.)
     let report = checkpointer::block_on(store.verify(&Scope::All, true)).unwrap();
-    assert_eq!(
-        (report.checked, report.damaged.len(), report.removed),
-        (1, 1, 1)
-    );
+    assert_eq!((report.damaged.len(), report.removed), (1, 1), "{report:?}");
+    assert_eq!(report.damaged[0].0.function.name, "ramp");
     assert!(
         report.damaged[0].1.contains("checksum"),
         "{:?}",
@@ -151,7 +150,10 @@ fn a_flipped_element_is_found_by_verify_and_by_the_fs_store() {
     after.assert_ok();
     assert_eq!(after.count("BODY"), 1);
     let report = checkpointer::block_on(store.verify(&Scope::All, false)).unwrap();
-    assert_eq!((report.checked, report.damaged.len()), (1, 0));
+    assert!(
+        report.checked >= 1 && report.damaged.is_empty(),
+        "{report:?}"
+    );
 
     // The fs store reads every byte of a hit, so it checks them: a miss at once.
     let dir = tempfile::tempdir().unwrap();
