@@ -340,7 +340,7 @@ impl CachedFn {
         } else if config.storage.trusted() {
             Ok(())
         } else {
-            entry.verify()
+            entry.check_loaded()
         };
         match checked.and_then(|()| codec::decode::<T>(&entry)) {
             Ok(v) => Some(v),

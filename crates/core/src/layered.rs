@@ -97,18 +97,23 @@ impl Storage for Layered {
         let mut damaged = None;
         for (i, tier) in self.tiers.iter().enumerate() {
             match tier.note("load", tier.storage.load(key).await) {
-                Ok(Some(entry)) => {
-                    let intact = tier.storage.trusted() || entry.verify().is_ok();
+                Ok(Some(mut entry)) => {
+                    let intact = tier.storage.trusted() || entry.check_loaded().is_ok();
                     if !intact {
                         // A damaged copy must not hide a good one below; the core recomputes
                         // and overwrites every tier if none is intact.
                         damaged.get_or_insert(entry);
                         continue;
                     }
-                    // Promote, keeping the original created time so expiry stays right.
-                    for upper in &self.tiers[..i] {
-                        let _ =
-                            upper.note("promote", upper.storage.store(key, entry.clone()).await);
+                    // Promote, keeping the original created time so expiry stays right. Nearest
+                    // tier first: each may hand back its own copy (the mmap store: its map of
+                    // the file it just wrote), which the tiers above and the caller then get.
+                    for upper in self.tiers[..i].iter().rev() {
+                        if let Ok(promoted) =
+                            upper.note("promote", upper.storage.promote(key, entry.clone()).await)
+                        {
+                            entry = promoted;
+                        }
                     }
                     return Ok(Some(entry));
                 }

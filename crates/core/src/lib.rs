@@ -24,8 +24,10 @@ mod key;
 mod layered;
 pub mod maintenance;
 pub mod manifest;
+pub mod mapped;
 mod outcome;
 mod parent;
+pub mod raw;
 mod report;
 mod storage;
 #[cfg(feature = "testing")]
