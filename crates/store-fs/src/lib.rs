@@ -239,6 +239,12 @@ pub const TOUCH_AFTER: Duration = Duration::from_secs(3600);
 /// delete removed it) or a lock file is replaced while it waits.
 const RETRIES: usize = 64;
 
+/// How many lock files a waiter may find replaced before giving up: each replacement is
+/// another holder's whole turn, so under heavy contention (many waiters, a sweeper) an
+/// unlucky waiter can lose dozens of rounds. Bounded only so that a file system whose inode
+/// numbers are not stable cannot loop forever (there every round fails at once).
+const LOCK_RETRIES: usize = 10_000;
+
 impl FsStore {
     /// A store rooted at `root`. Nothing is created until the first store; loads from a
     /// missing root are misses.
@@ -635,7 +641,7 @@ impl FsStore {
         let dir = self.root.join(rel_dir);
         let path = dir.join(format!(".{name}.lock"));
         let private = self.private(OP)?;
-        for _ in 0..RETRIES {
+        for _ in 0..LOCK_RETRIES {
             self.check_dirs(OP, rel_dir, true)?;
             let file = match lock::open(&path, true, private) {
                 Ok(f) => f,
