@@ -135,7 +135,11 @@ impl CachedFn {
             f(&mut h);
             h.finish()
         });
-        let config = options.resolve(self.open).map_err(|e| e.to_string());
+        // Kept as text; `config()` wraps it in `Config` again, so keep a `Config` message bare.
+        let config = options.resolve(self.open).map_err(|e| match e {
+            CheckpointError::Config(message) => message,
+            other => other.to_string(),
+        });
         let state = Box::into_raw(Box::new(State {
             capture_all: options.captures_all(),
             on_error: options.on_error_policy(),

@@ -66,3 +66,12 @@ pub fn warn_line(message: &str) {
         paint("31", "warning")
     );
 }
+
+/// Prints one informational line on stderr, in the style of every checkpointer message.
+pub(crate) fn note_line(message: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[checkpointer] {} {message}",
+        paint("36", "note")
+    );
+}
