@@ -215,7 +215,12 @@ impl CachedFn {
         }
         for (i, file) in self.info.files.iter().enumerate() {
             h.write_name(file);
-            self.file_digest(i, file).object_hash(h);
+            let digest = self.file_digest(i, file);
+            if digest.is_none() {
+                let print = state.config.as_ref().map_or(true, |c| c.verbosity >= 1);
+                crate::report::missing_file(print, &state.path, file);
+            }
+            digest.object_hash(h);
         }
         if let Some(once) = state.once {
             h.write_raw(&once.0);
