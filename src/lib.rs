@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod backends;
+mod features;
 
 /// What the runtime records beside entries for the `checkpointer` command.
 pub use checkpointer_core::manifest;

@@ -135,7 +135,11 @@ impl CachedFn {
             f(&mut h);
             h.finish()
         });
-        let config = options.resolve(self.open).map_err(|e| e.to_string());
+        // Kept as text; `config()` wraps it in `Config` again, so keep a `Config` message bare.
+        let config = options.resolve(self.open).map_err(|e| match e {
+            CheckpointError::Config(message) => message,
+            other => other.to_string(),
+        });
         let state = Box::into_raw(Box::new(State {
             capture_all: options.captures_all(),
             on_error: options.on_error_policy(),
@@ -211,7 +215,12 @@ impl CachedFn {
         }
         for (i, file) in self.info.files.iter().enumerate() {
             h.write_name(file);
-            self.file_digest(i, file).object_hash(h);
+            let digest = self.file_digest(i, file);
+            if digest.is_none() {
+                let print = state.config.as_ref().map_or(true, |c| c.verbosity >= 1);
+                crate::report::missing_file(print, &state.path, file);
+            }
+            digest.object_hash(h);
         }
         if let Some(once) = state.once {
             h.write_raw(&once.0);

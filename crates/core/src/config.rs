@@ -4,6 +4,8 @@
 //! Precedence: attribute option (or preset) > environment > `checkpointer.toml` (found from
 //! the current directory upward) > built-in default.
 
+mod env;
+
 use crate::{CheckpointError, Digest, IntoStorage, ObjectHash, Storage};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,9 +16,10 @@ use std::time::{Duration, SystemTime};
 pub const ENV_DIR: &str = "CHECKPOINTER_DIR";
 /// `CHECKPOINTER_STORAGE`: default storage spec.
 pub const ENV_STORAGE: &str = "CHECKPOINTER_STORAGE";
-/// `CHECKPOINTER_VERBOSITY`: 0, 1 or 2.
+/// `CHECKPOINTER_VERBOSITY`: 0, 1 or 2 (anything else warns and the default applies).
 pub const ENV_VERBOSITY: &str = "CHECKPOINTER_VERBOSITY";
-/// `CHECKPOINTER_DISABLE`: `1` makes every checkpoint behave as `when = false`.
+/// `CHECKPOINTER_DISABLE`: `1`, `true`, `yes` or `on` (any case) makes every checkpoint behave
+/// as `when = false`; `0`, `false`, `no`, `off` keep caching; anything else warns.
 pub const ENV_DISABLE: &str = "CHECKPOINTER_DISABLE";
 /// The name of the project configuration file.
 pub const CONFIG_FILE: &str = "checkpointer.toml";
@@ -246,21 +249,10 @@ impl Checkpointer {
     /// Resolves against the environment and `checkpointer.toml`.
     pub fn resolve(&self, open: OpenTier) -> Result<Resolved, CheckpointError> {
         let file = project_file();
-        let env_verbosity =
-            match std::env::var(ENV_VERBOSITY) {
-                Ok(v) => Some(v.trim().parse::<u8>().ok().filter(|v| *v <= 2).ok_or_else(
-                    || {
-                        CheckpointError::Config(format!(
-                            "{ENV_VERBOSITY} must be 0, 1 or 2, not {v:?}"
-                        ))
-                    },
-                )?),
-                Err(_) => None,
-            };
-        let disabled = match std::env::var(ENV_DISABLE) {
-            Ok(v) => truthy(&v),
-            Err(_) => file.disable.unwrap_or(false),
-        };
+        // Invalid environment values warn and fall back (see `env`).
+        let env_verbosity = env::verbosity();
+        let env_disabled = env::disabled();
+        let disabled = env_disabled.or(file.disable).unwrap_or(false);
         let directory = self
             .directory
             .clone()
@@ -284,26 +276,30 @@ impl Checkpointer {
                 open_spec(&spec, &settings, open)?
             }
         };
+        let verbosity = self
+            .verbosity
+            .or(env_verbosity)
+            .or(file.verbosity)
+            .unwrap_or(1);
+        if disabled {
+            let by = match env_disabled {
+                Some(_) => format!(
+                    "{ENV_DISABLE}={:?}",
+                    std::env::var(ENV_DISABLE).unwrap_or_default()
+                ),
+                None => format!("{CONFIG_FILE} (disable = true)"),
+            };
+            env::announce_disabled(verbosity, &by);
+        }
         Ok(Resolved {
             storage,
-            verbosity: self
-                .verbosity
-                .or(env_verbosity)
-                .or(file.verbosity)
-                .unwrap_or(1),
+            verbosity,
             expiry: self.expiry.clone(),
             enabled: self.when.unwrap_or(true) && !disabled,
             on_error: self.on_error.unwrap_or_default(),
             settings,
         })
     }
-}
-
-fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
 }
 
 /// Options after resolution: what a `CachedFn` runs with.

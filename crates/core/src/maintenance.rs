@@ -5,6 +5,8 @@
 //! describe: every operation here that removes entries also removes a manifest whose version
 //! has no entries left and a call record whose entry is gone.
 
+mod display;
+
 use crate::manifest::{self, MANIFEST_CALL};
 use crate::{CheckpointError, Digest, EntryInfo, Expiry, FnPath, Scope, Storage};
 use std::collections::{BTreeMap, HashSet};

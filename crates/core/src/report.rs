@@ -66,3 +66,34 @@ pub fn warn_line(message: &str) {
         paint("31", "warning")
     );
 }
+
+/// Prints one informational line on stderr, in the style of every checkpointer message.
+pub(crate) fn note_line(message: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[checkpointer] {} {message}",
+        paint("36", "note")
+    );
+}
+
+/// Warns, once per process for each function and path, that a `files(...)` path is not a
+/// readable file: the calls are then keyed on its absence, which is rarely what was meant.
+pub(crate) fn missing_file(print: bool, function: &FnPath, path: &str) {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashSet<(String, String)>>> =
+        std::sync::Mutex::new(None);
+    let first = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_or_insert_with(Default::default)
+        .insert((function.to_string(), path.to_string()));
+    if first {
+        let base = std::env::current_dir()
+            .map(|d| format!(" (relative paths are read from {})", d.display()))
+            .unwrap_or_default();
+        warn(
+            print,
+            function,
+            &format!("files({path:?}) is not a readable file{base}; calls are keyed on its absence until it exists"),
+        );
+    }
+}

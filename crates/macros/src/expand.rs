@@ -508,7 +508,12 @@ fn runtime_items(opts: &Options) -> (TokenStream, TokenStream) {
     };
     let mut steps = Vec::new();
     match &opts.storage {
-        Some(StorageOpt::Spec(s)) => steps.push(quote!(.storage_spec(#s))),
+        Some(StorageOpt::Spec(s)) => {
+            // Validated when parsed; here each tier's Cargo feature is checked, at the spec.
+            let features = crate::storage_spec::features(s).unwrap_or_default();
+            let checks = crate::storage_spec::feature_checks(s, &features);
+            steps.push(quote!(.storage_spec({ #checks #s })))
+        }
         Some(StorageOpt::Expr(e)) => steps.push(quote_spanned!(e.span()=> .storage(#e))),
         None => {}
     }

@@ -15,6 +15,7 @@ mod identity;
 mod options;
 mod scan;
 mod site;
+mod storage_spec;
 
 use proc_macro::TokenStream;
 

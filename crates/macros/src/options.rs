@@ -134,7 +134,10 @@ impl Options {
                             "`storage` must not be empty: expected a spec such as \"fs\", \"memory\", \"memory,fs\" or \"s3://bucket/prefix\"",
                         ))
                     }
-                    Some(s) => StorageOpt::Spec(s.clone()),
+                    Some(s) => {
+                        crate::storage_spec::features(s)?;
+                        StorageOpt::Spec(s.clone())
+                    }
                     None => StorageOpt::Expr(value),
                 })
             }

@@ -30,6 +30,12 @@ pub const PARALLEL_THRESHOLD: usize = 2 << 20;
 /// // Strings hash the same whatever owns them.
 /// assert_eq!(String::from("x").digest(), "x".digest());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be hashed into a call hash: it does not implement `ObjectHash`",
+    label = "`{Self}` does not implement `ObjectHash`",
+    note = "for your own type, add `#[derive(checkpointer::ObjectHash)]` to it (with `#[hash(skip)]` on fields that must not count)",
+    note = "for an argument that must not be part of the key, mark it `#[no_hash]`; to hash something derived from it, `#[hash_by(f)]`"
+)]
 pub trait ObjectHash {
     /// Writes this value, framed and tagged, into `hasher`.
     fn object_hash(&self, hasher: &mut Hasher);

@@ -1,8 +1,9 @@
-//! The first thing to run: `cargo run --example quickstart`, twice.
+//! The first thing to run, twice: `cargo run --manifest-path examples/quickstart/Cargo.toml`.
 //!
 //! The first run computes (slowly) and stores each result in the default fs store
 //! (`$CHECKPOINTER_DIR`, else the user cache directory + `/checkpoints`); the second run
-//! loads them instead. Edit `slow_square`'s body and run again: it computes anew.
+//! loads them instead. Edit `slow_square`'s body and run again: `slow_square` computes anew,
+//! `parse_numbers` is still remembered.
 
 use checkpointer::checkpoint;
 use std::time::{Duration, Instant};

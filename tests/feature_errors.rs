@@ -1,0 +1,58 @@
+//! A literal storage spec whose tier needs a facade feature the build lacks fails to compile,
+//! at the spec, naming the feature to enable. The suite's own build has every feature, so a
+//! scratch package depending on the facade with its default features (`fs`, `mem`) is built
+//! with cargo, into the target directory the scratch builds share.
+
+mod scratch_support;
+
+use scratch_support::{clean_env, shared_target, write};
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn an_s3_spec_without_the_s3_feature_names_the_feature_at_the_spec() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pkg = Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-errors-ws");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).expect("remove the previous copy");
+    }
+    let repo_path = repo.display().to_string().replace('\\', "/");
+    write(
+        &pkg.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"feature_errors\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ncheckpointer = {{ path = \"{repo_path}\" }}\n\n[workspace]\n"
+        ),
+    );
+    // The quickstart's lock file: the same dependencies, already resolved and downloaded.
+    std::fs::copy(
+        repo.join("examples/quickstart/Cargo.lock"),
+        pkg.join("Cargo.lock"),
+    )
+    .expect("copy Cargo.lock");
+    write(
+        &pkg.join("src/main.rs"),
+        "use checkpointer::checkpoint;\n\n#[checkpoint(storage = \"memory,s3://bucket/prefix\")]\nfn square(x: u64) -> u64 {\n    x * x\n}\n\n#[checkpoint(storage = \"memory,fs\")]\nfn cube(x: u64) -> u64 {\n    x * x * x\n}\n\nfn main() {\n    println!(\"{} {}\", square(2), cube(2));\n}\n",
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--offline", "--quiet", "--color=never"])
+        .current_dir(&pkg)
+        .env("CARGO_TARGET_DIR", shared_target());
+    clean_env(&mut cmd);
+    let out = cmd.output().expect("run cargo build");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build must fail\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(
+        errors,
+        [
+            "error: storage \"s3://…\" needs checkpointer's `s3` feature: checkpointer = { version = \"0.1\", features = [\"s3\"] }",
+            "error: could not compile `feature_errors` (bin \"feature_errors\") due to 1 previous error",
+        ],
+        "one error, naming the feature; the default tiers compile\n{stderr}"
+    );
+    assert!(
+        stderr.contains("src/main.rs:3:24"),
+        "the error points at the spec\n{stderr}"
+    );
+}
