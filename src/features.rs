@@ -39,10 +39,8 @@ requires!(
     "storage \"s3://…\" needs checkpointer's `s3` feature: checkpointer = { version = \"0.1\", features = [\"s3\"] }"
 );
 
-/// `mmap`: the mmap store is opened (or refused, naming its feature) at run time until the
-/// facade has an `mmap` feature; then this becomes `requires!(feature = "mmap", …)`.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __checkpointer_requires_mmap {
-    () => {};
-}
+requires!(
+    feature = "mmap",
+    __checkpointer_requires_mmap,
+    "storage \"mmap\" needs checkpointer's `mmap` feature: checkpointer = { version = \"0.1\", features = [\"mmap\"] }"
+);
