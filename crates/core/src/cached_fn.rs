@@ -342,7 +342,9 @@ impl CachedFn {
         } else {
             entry.verify()
         };
-        match checked.and_then(|()| codec::decode::<T>(&entry)) {
+        let opened =
+            checked.and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry));
+        match opened.and_then(|entry| codec::decode::<T>(&entry)) {
             Ok(v) => Some(v),
             Err(e) => {
                 let message = format!(
@@ -361,7 +363,10 @@ impl CachedFn {
         key: &Key,
         value: &T,
     ) -> Result<(), CheckpointError> {
-        let entry = codec::encode(value)?;
+        let mut entry = codec::encode(value)?;
+        if let Some(secrets) = &config.secrets {
+            entry = crate::seal::seal(secrets, key, entry);
+        }
         config.storage.store(key, entry).await
     }
 

@@ -18,6 +18,9 @@ pub const ENV_STORAGE: &str = "CHECKPOINTER_STORAGE";
 pub const ENV_VERBOSITY: &str = "CHECKPOINTER_VERBOSITY";
 /// `CHECKPOINTER_DISABLE`: `1` makes every checkpoint behave as `when = false`.
 pub const ENV_DISABLE: &str = "CHECKPOINTER_DISABLE";
+/// `CHECKPOINTER_SECRET`: the secret(s) entries are signed and verified with, comma-separated,
+/// the signing one first (see [`crate::seal`]).
+pub const ENV_SECRET: &str = "CHECKPOINTER_SECRET";
 /// The name of the project configuration file.
 pub const CONFIG_FILE: &str = "checkpointer.toml";
 
@@ -133,6 +136,7 @@ pub struct Checkpointer {
     pub(crate) when: Option<bool>,
     pub(crate) on_error: Option<OnError>,
     pub(crate) capture: bool,
+    pub(crate) secrets: Option<Arc<crate::seal::Secrets>>,
 }
 
 impl Checkpointer {
@@ -228,6 +232,18 @@ impl Checkpointer {
         self
     }
 
+    /// Signs every entry with the first of `secrets` and loads only entries one of them
+    /// verifies (the others allow rotation); overrides `CHECKPOINTER_SECRET`. See the README's
+    /// threat model.
+    pub fn secrets<I, S>(mut self, secrets: I) -> Result<Self, CheckpointError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.secrets = Some(Arc::new(crate::seal::Secrets::new(secrets)?));
+        Ok(self)
+    }
+
     /// Whether this preset captures every static and const named by the body.
     pub fn captures_all(&self) -> bool {
         self.capture
@@ -284,7 +300,12 @@ impl Checkpointer {
                 open_spec(&spec, &settings, open)?
             }
         };
+        let secrets = match &self.secrets {
+            Some(s) => Some(s.clone()),
+            None => crate::seal::from_env(ENV_SECRET)?,
+        };
         Ok(Resolved {
+            secrets,
             storage,
             verbosity: self
                 .verbosity
@@ -321,6 +342,8 @@ pub struct Resolved {
     pub on_error: OnError,
     /// Backend settings.
     pub settings: Settings,
+    /// Secrets entries are signed and verified with, if any.
+    pub secrets: Option<Arc<crate::seal::Secrets>>,
 }
 
 /// What backends need to open themselves from a spec.

@@ -35,6 +35,10 @@ pub enum CheckpointError {
     /// An entry's bytes failed their checksum or their framing.
     #[error("corrupt entry: {0}")]
     Corrupt(String),
+    /// With a secret configured, an entry lacked a MAC or failed it (see `Checkpointer::secrets`):
+    /// it was never decoded.
+    #[error("entry failed authentication: {0}")]
+    Unauthenticated(String),
     /// A value could not be encoded.
     #[error("could not encode the value: {0}")]
     Encode(String),

@@ -27,6 +27,7 @@ pub mod manifest;
 mod outcome;
 mod parent;
 mod report;
+pub mod seal;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
