@@ -175,7 +175,7 @@ impl Checkpointer {
     }
 
     /// Sets the storage spec (`"fs"`, `"memory"`, `"mmap"`, `"s3://bucket/prefix"`, or tiers
-    /// joined by commas, top first).
+    /// joined by commas, top first; a tier written `ro:SPEC` is only read from).
     pub fn storage_spec(mut self, spec: impl Into<String>) -> Self {
         self.storage = Some(StorageChoice::Spec(spec.into()));
         self
@@ -372,11 +372,11 @@ pub fn open_spec(
         });
     }
     if tiers.len() == 1 {
-        return open(tiers[0], settings);
+        return crate::read_only::open_tier(tiers[0], settings, open);
     }
     let opened = tiers
         .iter()
-        .map(|t| open(t, settings))
+        .map(|t| crate::read_only::open_tier(t, settings, open))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Arc::new(crate::Layered::new(opened)))
 }

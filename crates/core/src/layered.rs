@@ -11,7 +11,8 @@ use std::time::SystemTime;
 ///
 /// - load: the first tier with the entry answers; the entry is promoted into the tiers above
 ///   it with its original created time, so expiry stays right;
-/// - store writes every tier; delete removes from every tier;
+/// - store writes every tier; delete removes from every tier; read-only (`ro:`) tiers are
+///   skipped by both, by promotion and by locking: they are only read;
 /// - a failing tier degrades to a miss with one warning (repeated only after it recovered),
 ///   never to a wrong answer; an operation fails only when every tier fails.
 #[derive(Debug)]
@@ -52,6 +53,13 @@ impl Layered {
     }
 }
 
+impl Layered {
+    /// The tiers that are written (all but `ro:` ones), top first.
+    fn writable(&self) -> impl DoubleEndedIterator<Item = &Tier> {
+        self.tiers.iter().filter(|t| !t.storage.read_only())
+    }
+}
+
 impl Tier {
     /// Records a tier result: warns on the first failure after a success, logs every one.
     fn note<T>(&self, op: &str, r: Result<T, CheckpointError>) -> Result<T, CheckpointError> {
@@ -80,7 +88,7 @@ impl Storage for Layered {
     async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
         let mut last_err = None;
         let mut stored = false;
-        for tier in &self.tiers {
+        for tier in self.writable() {
             match tier.note("store", tier.storage.store(key, entry.clone()).await) {
                 Ok(()) => stored = true,
                 Err(e) => last_err = Some(e),
@@ -88,6 +96,10 @@ impl Storage for Layered {
         }
         match (stored, last_err) {
             (false, Some(e)) => Err(e),
+            (false, None) => Err(CheckpointError::ReadOnly {
+                tier: self.name.clone(),
+                op: "store",
+            }),
             _ => Ok(()),
         }
     }
@@ -106,7 +118,7 @@ impl Storage for Layered {
                         continue;
                     }
                     // Promote, keeping the original created time so expiry stays right.
-                    for upper in &self.tiers[..i] {
+                    for upper in self.tiers[..i].iter().filter(|t| !t.storage.read_only()) {
                         let _ =
                             upper.note("promote", upper.storage.store(key, entry.clone()).await);
                     }
@@ -151,6 +163,10 @@ impl Storage for Layered {
         true
     }
 
+    fn read_only(&self) -> bool {
+        self.writable().next().is_none()
+    }
+
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
         for tier in &self.tiers {
             if let Ok(Some(t)) = tier.note("stat", tier.storage.checkpoint_date(key).await) {
@@ -163,7 +179,7 @@ impl Storage for Layered {
     async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
         let mut any = false;
         let mut last_err = None;
-        for tier in &self.tiers {
+        for tier in self.writable() {
             match tier.note("delete", tier.storage.delete(key).await) {
                 Ok(d) => any |= d,
                 Err(e) => last_err = Some(e),
@@ -179,7 +195,7 @@ impl Storage for Layered {
     /// The lowest tier that locks decides: it is the one shared most widely (S3 across
     /// machines, fs across processes). A failing tier falls back to the next one up.
     async fn lock(&self, key: &Key) -> Result<Option<crate::KeyLock>, CheckpointError> {
-        for tier in self.tiers.iter().rev() {
+        for tier in self.writable().rev() {
             if let Ok(Some(lock)) = tier.note("lock", tier.storage.lock(key).await) {
                 return Ok(Some(lock));
             }

@@ -26,6 +26,7 @@ pub mod maintenance;
 pub mod manifest;
 mod outcome;
 mod parent;
+mod read_only;
 mod report;
 pub mod seal;
 mod storage;
@@ -43,6 +44,7 @@ pub use hash::{Hasher, ObjectHash};
 pub use key::{sanitize, unsanitize, FnPath, Key, Scope};
 pub use layered::Layered;
 pub use outcome::{OkOnly, OkOrRaise, Outcome, Plain};
+pub use read_only::ReadOnly;
 pub use report::warn_line;
 pub use storage::{IntoStorage, KeyLock, Storage};
 

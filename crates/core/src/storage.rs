@@ -72,6 +72,12 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn trusted(&self) -> bool {
         false
     }
+
+    /// Whether this storage is only read from (an `ro:` tier, see [`crate::ReadOnly`]): tiers
+    /// skip it for stores, promotions, deletes and locks.
+    fn read_only(&self) -> bool {
+        false
+    }
 }
 
 /// A held cross-process lock on one key (see [`Storage::lock`]); dropping it releases it.
