@@ -342,8 +342,9 @@ impl CachedFn {
         } else {
             entry.verify()
         };
-        let opened =
-            checked.and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry));
+        let opened = checked
+            .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))
+            .and_then(crate::compress::expand);
         match opened.and_then(|entry| codec::decode::<T>(&entry)) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -364,6 +365,9 @@ impl CachedFn {
         value: &T,
     ) -> Result<(), CheckpointError> {
         let mut entry = codec::encode(value)?;
+        if let Some(c) = config.compress {
+            entry = c.apply(entry)?;
+        }
         if let Some(secrets) = &config.secrets {
             entry = crate::seal::seal(secrets, key, entry);
         }

@@ -21,6 +21,8 @@ pub const ENV_DISABLE: &str = "CHECKPOINTER_DISABLE";
 /// `CHECKPOINTER_SECRET`: the secret(s) entries are signed and verified with, comma-separated,
 /// the signing one first (see [`crate::seal`]).
 pub const ENV_SECRET: &str = "CHECKPOINTER_SECRET";
+/// `CHECKPOINTER_COMPRESS`: `zstd`, `zstd:LEVEL` or `none` (see [`crate::compress`]).
+pub const ENV_COMPRESS: &str = "CHECKPOINTER_COMPRESS";
 /// The name of the project configuration file.
 pub const CONFIG_FILE: &str = "checkpointer.toml";
 
@@ -137,6 +139,7 @@ pub struct Checkpointer {
     pub(crate) on_error: Option<OnError>,
     pub(crate) capture: bool,
     pub(crate) secrets: Option<Arc<crate::seal::Secrets>>,
+    pub(crate) compress: Option<Option<crate::compress::Compression>>,
 }
 
 impl Checkpointer {
@@ -244,6 +247,19 @@ impl Checkpointer {
         Ok(self)
     }
 
+    /// Compresses entries: `"zstd"`, `"zstd:LEVEL"` or `"none"` (overrides
+    /// `CHECKPOINTER_COMPRESS` and `checkpointer.toml`).
+    pub fn compress(mut self, setting: &str) -> Result<Self, CheckpointError> {
+        self.compress = Some(crate::compress::Compression::parse(setting)?);
+        Ok(self)
+    }
+
+    /// Sets compression directly (`None`: none), as the attribute's `compress` does.
+    pub fn compression(mut self, setting: Option<crate::Compression>) -> Self {
+        self.compress = Some(setting);
+        self
+    }
+
     /// Whether this preset captures every static and const named by the body.
     pub fn captures_all(&self) -> bool {
         self.capture
@@ -304,7 +320,19 @@ impl Checkpointer {
             Some(s) => Some(s.clone()),
             None => crate::seal::from_env(ENV_SECRET)?,
         };
+        let compress = match self.compress {
+            Some(c) => c,
+            None => match std::env::var(ENV_COMPRESS) {
+                Ok(v) => crate::compress::Compression::parse(&v)
+                    .map_err(|e| CheckpointError::Config(format!("{ENV_COMPRESS}: {e}")))?,
+                Err(_) => match &file.compress {
+                    Some(v) => crate::compress::Compression::parse(v)?,
+                    None => None,
+                },
+            },
+        };
         Ok(Resolved {
+            compress,
             secrets,
             storage,
             verbosity: self
@@ -342,6 +370,8 @@ pub struct Resolved {
     pub on_error: OnError,
     /// Backend settings.
     pub settings: Settings,
+    /// Compression of stored entries, if any.
+    pub compress: Option<crate::compress::Compression>,
     /// Secrets entries are signed and verified with, if any.
     pub secrets: Option<Arc<crate::seal::Secrets>>,
 }
@@ -401,6 +431,8 @@ pub struct FileConfig {
     pub verbosity: Option<u8>,
     /// Disable every checkpoint.
     pub disable: Option<bool>,
+    /// Compression: `"zstd"`, `"zstd:LEVEL"` or `"none"`.
+    pub compress: Option<String>,
 }
 
 impl FileConfig {
@@ -417,6 +449,10 @@ impl FileConfig {
                     path.display()
                 )));
             }
+        }
+        if let Some(c) = &cfg.compress {
+            crate::compress::Compression::parse(c)
+                .map_err(|e| CheckpointError::Config(format!("{}: {e}", path.display())))?;
         }
         if let (Some(dir), Some(base)) = (&cfg.dir, path.parent()) {
             if dir.is_relative() {

@@ -16,6 +16,8 @@ pub enum Codec {
     /// An inner codec's payload behind a MAC binding it to its key (see `seal.rs`): stored
     /// when a secret is configured.
     Signed,
+    /// An inner codec's payload compressed with zstd (see `compress.rs`).
+    Zstd,
 }
 
 impl Codec {
@@ -25,6 +27,7 @@ impl Codec {
             Codec::Cbor => 1,
             Codec::RawArray => 2,
             Codec::Signed => 3,
+            Codec::Zstd => 4,
         }
     }
 
@@ -34,6 +37,7 @@ impl Codec {
             1 => Some(Codec::Cbor),
             2 => Some(Codec::RawArray),
             3 => Some(Codec::Signed),
+            4 => Some(Codec::Zstd),
             _ => None,
         }
     }

@@ -13,6 +13,7 @@
 mod block_on;
 mod cached_fn;
 mod codec;
+pub mod compress;
 pub mod config;
 mod digest;
 mod entry;
@@ -36,6 +37,7 @@ pub mod testing;
 pub use block_on::block_on;
 pub use cached_fn::{CachedFn, FnInfo};
 pub use codec::{decode, encode};
+pub use compress::Compression;
 pub use config::{Checkpointer, Expiry, IntoExpiry, OnError, Resolved, Settings, StorageChoice};
 pub use digest::Digest;
 pub use entry::{envelope, Codec, Entry, EntryInfo, EntryMeta};
