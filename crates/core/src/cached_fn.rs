@@ -648,11 +648,13 @@ impl CachedFn {
     /// Statistics of this function's entries, per identity (current and invalidated).
     pub fn stats(&self) -> Result<maintenance::FnStats, CheckpointError> {
         let (state, config) = self.ready()?;
-        crate::block_on(maintenance::fn_stats(
+        let mut stats = crate::block_on(maintenance::fn_stats(
             &*config.storage,
             &state.path,
             state.identity,
-        ))
+        ))?;
+        stats.tiers = config.storage.tier_stats();
+        Ok(stats)
     }
 
     /// Removes this function's entries of other identities (`invalidated`) and past their

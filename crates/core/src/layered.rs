@@ -1,5 +1,6 @@
 //! `Layered`: storage tiers, top (fastest) to bottom (shared).
 
+use crate::tier_stats::{Counters, TierEvent, TierStats};
 use crate::{CheckpointError, Entry, EntryInfo, Key, Scope, Storage};
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -25,6 +26,7 @@ pub struct Layered {
 struct Tier {
     storage: Arc<dyn Storage>,
     failing: AtomicBool,
+    counters: Counters,
 }
 
 impl Layered {
@@ -41,10 +43,20 @@ impl Layered {
                 .map(|storage| Tier {
                     storage,
                     failing: AtomicBool::new(false),
+                    counters: Counters::default(),
                 })
                 .collect(),
             name,
         }
+    }
+
+    /// Each tier's hit, miss, promotion and error counters since the stack was opened, top
+    /// first.
+    pub fn tier_stats(&self) -> Vec<TierStats> {
+        self.tiers
+            .iter()
+            .map(|t| t.counters.snapshot(t.storage.name()))
+            .collect()
     }
 
     /// The tiers, top first.
@@ -66,6 +78,7 @@ impl Tier {
         match &r {
             Ok(_) => self.failing.store(false, Ordering::Relaxed),
             Err(e) => {
+                self.counters.record(self.storage.name(), TierEvent::Error);
                 tracing::warn!(target: "checkpointer", tier = self.storage.name(), "{op} failed: {e}");
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     crate::report::warn_line(&format!(
@@ -112,19 +125,25 @@ impl Storage for Layered {
                 Ok(Some(entry)) => {
                     let intact = tier.storage.trusted() || entry.verify().is_ok();
                     if !intact {
+                        tier.counters.record(tier.storage.name(), TierEvent::Miss);
                         // A damaged copy must not hide a good one below; the core recomputes
                         // and overwrites every tier if none is intact.
                         damaged.get_or_insert(entry);
                         continue;
                     }
+                    tier.counters.record(tier.storage.name(), TierEvent::Hit);
                     // Promote, keeping the original created time so expiry stays right.
                     for upper in self.tiers[..i].iter().filter(|t| !t.storage.read_only()) {
-                        let _ =
-                            upper.note("promote", upper.storage.store(key, entry.clone()).await);
+                        let promoted = upper.storage.store(key, entry.clone()).await;
+                        if upper.note("promote", promoted).is_ok() {
+                            upper
+                                .counters
+                                .record(upper.storage.name(), TierEvent::Promotion);
+                        }
                     }
                     return Ok(Some(entry));
                 }
-                Ok(None) => {}
+                Ok(None) => tier.counters.record(tier.storage.name(), TierEvent::Miss),
                 Err(_) => errors += 1,
             }
         }
@@ -152,7 +171,10 @@ impl Storage for Layered {
             return None;
         }
         match top.storage.load_now(key)? {
-            Ok(Some(entry)) => Some(Ok(Some(entry))),
+            Ok(Some(entry)) => {
+                top.counters.record(top.storage.name(), TierEvent::Hit);
+                Some(Ok(Some(entry)))
+            }
             _ => None,
         }
     }
@@ -165,6 +187,10 @@ impl Storage for Layered {
 
     fn read_only(&self) -> bool {
         self.writable().next().is_none()
+    }
+
+    fn tier_stats(&self) -> Vec<TierStats> {
+        Layered::tier_stats(self)
     }
 
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {

@@ -33,6 +33,7 @@ pub mod seal;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tier_stats;
 
 pub use block_on::block_on;
 pub use cached_fn::{CachedFn, FnInfo};
@@ -49,6 +50,7 @@ pub use outcome::{OkOnly, OkOrRaise, Outcome, Plain};
 pub use read_only::ReadOnly;
 pub use report::warn_line;
 pub use storage::{IntoStorage, KeyLock, Storage};
+pub use tier_stats::TierStats;
 
 /// Re-exported for backends and generated code.
 pub use async_trait::async_trait;

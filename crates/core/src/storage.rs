@@ -78,6 +78,12 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn read_only(&self) -> bool {
         false
     }
+
+    /// Per-tier hit, miss, promotion and error counters, for a stack of tiers
+    /// ([`crate::Layered`]); empty for a single backend.
+    fn tier_stats(&self) -> Vec<crate::TierStats> {
+        Vec::new()
+    }
 }
 
 /// A held cross-process lock on one key (see [`Storage::lock`]); dropping it releases it.
