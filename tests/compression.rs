@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Compressible and not: repeated text with numbers and a pseudo-random tail.
 fn value(n: u64) -> Vec<String> {
-    (0..2000)
+    (0..6000)
         .map(|i| format!("row {i} of {n}: {}", (i * 2654435761u64) % 1_000_003))
         .collect()
 }
