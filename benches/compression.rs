@@ -34,7 +34,7 @@ fn mixed(len: usize) -> Vec<u8> {
             }
             2 => {
                 for i in 0..16_384u32 {
-                    out.extend_from_slice(&((i % 300) as u32).to_le_bytes());
+                    out.extend_from_slice(&(i % 300).to_le_bytes());
                 }
             }
             _ => {
