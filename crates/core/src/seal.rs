@@ -110,18 +110,15 @@ fn mac(
     inner_codec: u8,
     payload: &[u8],
 ) -> blake3::Hash {
-    let (secs, nanos) = match entry.meta.created.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() as i128, d.subsec_nanos()),
-        Err(e) => (
-            -(e.duration().as_secs() as i128),
-            e.duration().subsec_nanos(),
-        ),
+    // Signed nanoseconds from the epoch: one number per instant, either side of it.
+    let nanos: i128 = match entry.meta.created.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
     };
     let mut h = blake3::Hasher::new_keyed(mac_key);
     // Lengths first, so no two (path, payload) pairs hash the same bytes.
     h.update(&(key_path.len() as u64).to_le_bytes());
     h.update(key_path.as_bytes());
-    h.update(&secs.to_le_bytes());
     h.update(&nanos.to_le_bytes());
     h.update(&[inner_codec]);
     h.update(&(payload.len() as u64).to_le_bytes());
