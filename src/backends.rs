@@ -32,7 +32,7 @@ fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Checkpoin
         spec: tier.to_string(),
         reason: format!("this build of checkpointer lacks the `{feature}` feature"),
     };
-    let _ = settings;
+    let _ = (settings, &unavailable);
     match tier {
         "fs" => {
             #[cfg(feature = "fs")]
@@ -46,7 +46,12 @@ fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Checkpoin
             #[cfg(not(feature = "mem"))]
             return Err(unavailable("mem"));
         }
-        "mmap" => Err(unavailable("mmap")),
+        "mmap" => {
+            #[cfg(feature = "mmap")]
+            return Ok(Arc::new(checkpointer_store_mmap::MmapStore::new(settings.directory.clone())));
+            #[cfg(not(feature = "mmap"))]
+            return Err(unavailable("mmap"));
+        }
         t if t.starts_with("s3://") => {
             #[cfg(feature = "s3")]
             return checkpointer_store_s3::S3Store::open(t)

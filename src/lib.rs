@@ -36,6 +36,13 @@ pub use checkpointer_macros::ObjectHash;
 
 pub use backends::open_tier;
 
+/// Large arrays (feature `mmap`): [`Array`] values, served as read-only maps by the mmap store.
+#[cfg(feature = "mmap")]
+pub use checkpointer_store_mmap::{Array, Element, MmapStore};
+/// `ndarray`, as the facade's `ndarray` feature uses it (for matching versions).
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+
 /// The storage a `#[checkpoint]` without options uses: `CHECKPOINTER_STORAGE`, else
 /// `checkpointer.toml`, else the fs store in `CHECKPOINTER_DIR` (default: the user cache
 /// directory + `/checkpoints`).

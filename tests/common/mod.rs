@@ -115,8 +115,8 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
 /// Whether `path` is one of the metadata objects (version manifests, call records) kept in a
 /// function's reserved `<fn>-meta` directory (`checkpointer_core::manifest`).
 pub fn is_meta(path: &Path) -> bool {
-    path.iter().any(|c| {
-        c.to_string_lossy()
-            .ends_with(checkpointer::manifest::META_SUFFIX)
-    })
+    // The directory is the function's name with the suffix, as the stores write names.
+    let suffix = checkpointer::sanitize(&format!("f{}", checkpointer::manifest::META_SUFFIX));
+    let suffix = suffix.trim_start_matches('f');
+    path.iter().any(|c| c.to_string_lossy().ends_with(suffix))
 }

@@ -340,7 +340,7 @@ impl CachedFn {
         } else if config.storage.trusted() {
             Ok(())
         } else {
-            entry.verify()
+            entry.check_loaded()
         };
         let opened = checked
             .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))

@@ -10,11 +10,15 @@ use serde::{de::DeserializeOwned, Serialize};
 /// deeper input is refused rather than risking the stack.
 pub const DECODE_DEPTH: usize = 256;
 
-/// Encodes `value` as a CBOR entry created now.
+/// Encodes `value` as an entry created now: CBOR, or the value's raw payload for a raw value
+/// (`checkpointer::Array<T>`; see [`crate::raw`]).
 ///
 /// Refuses (`CheckpointError::Encode`) a value nested too deeply for [`decode`] to read back:
 /// storing it would only make every later call load, fail and recompute.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Entry, CheckpointError> {
+    if let Some(payload) = crate::raw::encode(value) {
+        return Ok(Entry::new(Codec::RawArray, payload));
+    }
     let mut buf = Vec::with_capacity(64);
     ciborium::into_writer(value, &mut buf).map_err(|e| CheckpointError::Encode(e.to_string()))?;
     check_depth(&buf)?;
@@ -47,6 +51,8 @@ pub fn decode<T: DeserializeOwned>(entry: &Entry) -> Result<T, CheckpointError> 
             ciborium::de::from_reader_with_buffer(&entry.payload[..], scratch)
         })
         .map_err(|e| CheckpointError::Decode(e.to_string())),
+        Codec::RawArray => crate::raw::decode(&entry.payload),
+        #[allow(unreachable_patterns)]
         other => Err(CheckpointError::Decode(format!(
             "entry has codec {other:?}, expected CBOR"
         ))),

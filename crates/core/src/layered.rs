@@ -122,8 +122,8 @@ impl Storage for Layered {
         let mut damaged = None;
         for (i, tier) in self.tiers.iter().enumerate() {
             match tier.note("load", tier.storage.load(key).await) {
-                Ok(Some(entry)) => {
-                    let intact = tier.storage.trusted() || entry.verify().is_ok();
+                Ok(Some(mut entry)) => {
+                    let intact = tier.storage.trusted() || entry.check_loaded().is_ok();
                     if !intact {
                         tier.counters.record(tier.storage.name(), TierEvent::Miss);
                         // A damaged copy must not hide a good one below; the core recomputes
@@ -132,13 +132,22 @@ impl Storage for Layered {
                         continue;
                     }
                     tier.counters.record(tier.storage.name(), TierEvent::Hit);
-                    // Promote, keeping the original created time so expiry stays right.
-                    for upper in self.tiers[..i].iter().filter(|t| !t.storage.read_only()) {
-                        let promoted = upper.storage.store(key, entry.clone()).await;
-                        if upper.note("promote", promoted).is_ok() {
+                    // Promote, keeping the original created time so expiry stays right. Nearest
+                    // tier first: each may hand back its own copy (the mmap store: its map of
+                    // the file it just wrote), which the tiers above and the caller then get.
+                    // Read-only tiers are skipped.
+                    for upper in self.tiers[..i]
+                        .iter()
+                        .rev()
+                        .filter(|t| !t.storage.read_only())
+                    {
+                        if let Ok(promoted) =
+                            upper.note("promote", upper.storage.promote(key, entry.clone()).await)
+                        {
                             upper
                                 .counters
                                 .record(upper.storage.name(), TierEvent::Promotion);
+                            entry = promoted;
                         }
                     }
                     return Ok(Some(entry));

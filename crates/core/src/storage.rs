@@ -66,6 +66,15 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Ok(None)
     }
 
+    /// Stores `entry`, promoted from a lower tier by [`crate::Layered`], and returns the entry
+    /// to hand out in its place: by default `entry` itself. A store that serves entries in a
+    /// form of its own returns that (the mmap store maps the file it just wrote, so a promoted
+    /// array lives in the page cache like any other hit instead of on the heap).
+    async fn promote(&self, key: &Key, entry: Entry) -> Result<Entry, CheckpointError> {
+        self.store(key, entry.clone()).await?;
+        Ok(entry)
+    }
+
     /// Whether loads return only verified entries (an in-memory store holding what this
     /// process stored, or [`crate::Layered`], which verifies lower tiers itself) or the
     /// [`Entry::damaged`] stand-in. The core then skips the checksum on a hit.

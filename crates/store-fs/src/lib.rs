@@ -71,6 +71,7 @@
 #![warn(missing_docs)]
 
 mod lock;
+mod open;
 pub mod sweep;
 
 pub use sweep::SweepReport;

@@ -3,6 +3,12 @@
 use crate::support::{cli, files, function, json, program, text};
 use std::path::Path;
 
+/// The directory of the metadata (`-meta`) objects of function `name`, as the stores spell it.
+fn meta_dir(cache: &Path, name: &str) -> std::path::PathBuf {
+    let dir = checkpointer::sanitize(&format!("{name}{}", checkpointer::manifest::META_SUFFIX));
+    cache.join("cli/program").join(dir)
+}
+
 /// The entry files (not the `-meta` objects) of the function `name` of this test crate.
 fn entry_files_of(cache: &Path, name: &str) -> Vec<std::path::PathBuf> {
     files(&cache.join("cli/program").join(name))
@@ -237,7 +243,7 @@ fn cleanup_removes_exactly_the_invalidated_versions() {
     assert_eq!(function(&stats, "versioned")["entries"], 2);
     assert_eq!(function(&stats, "square")["entries"], 5);
     // The old version's manifest went with it; the current one's stayed.
-    let meta = files(&cache.join("cli/program/versioned-meta"));
+    let meta = files(&meta_dir(&cache, "versioned"));
     assert_eq!(meta.len(), 1, "{meta:?}");
     assert!(!meta[0].to_string_lossy().contains(&old), "{meta:?}");
     assert!(text(cli(&cache).arg("cleanup")).contains("nothing to remove"));
@@ -308,8 +314,9 @@ fn errors_are_one_line_and_rm_removes_one_function() {
     let stats = json(cli(&cache).arg("stats"));
     assert_eq!(stats["total"]["entries"], 3);
     assert!(files(&cache.join("cli/program/square")).is_empty());
-    assert!(files(&cache.join("cli/program/square-meta")).is_empty());
-    assert!(!files(&cache.join("cli/program/inner-meta")).is_empty());
+    assert!(meta_dir(&cache, "square").parent().unwrap().is_dir());
+    assert!(files(&meta_dir(&cache, "square")).is_empty());
+    assert!(!files(&meta_dir(&cache, "inner")).is_empty());
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! `why` two real builds to compare.
 
 mod fs;
+mod mmap;
 mod program;
 mod s3;
 #[path = "../../../../tests/s3_support/mod.rs"]

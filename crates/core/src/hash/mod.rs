@@ -9,6 +9,7 @@
 
 mod impls;
 mod memo;
+pub mod nd;
 mod tag;
 
 use crate::Digest;
