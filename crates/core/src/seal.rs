@@ -9,7 +9,8 @@
 //! |---|---|
 //! | 0 | the inner codec |
 //! | 1..33 | MAC: blake3 keyed hash (see [`mac`]) |
-//! | 33.. | the inner payload |
+//! | 33..64 | zero (keeps the inner payload's alignment: mapped arrays stay mapped) |
+//! | 64.. | the inner payload |
 //!
 //! The MAC covers the key's full storage path, the created time, the inner codec and the
 //! inner payload, so a planted, replayed (under another key) or re-dated entry fails it.
@@ -27,8 +28,11 @@ use std::time::UNIX_EPOCH;
 
 /// The key-derivation context: secrets are arbitrary strings, the MAC key is derived.
 const CONTEXT: &str = "checkpointer 2026-11 entry MAC v1";
-/// Inner codec byte plus the MAC.
-const PREFIX: usize = 1 + 32;
+/// Inner codec byte, the MAC, zero padding: a multiple of every element alignment, so a
+/// payload that was aligned in its file (a mapped `RawArray`) stays aligned when signed.
+const PREFIX: usize = 64;
+/// The end of the MAC within the prefix.
+const MAC_END: usize = 1 + 32;
 /// The separator of several secrets in `CHECKPOINTER_SECRET`.
 pub const ENV_SEPARATOR: char = ',';
 
@@ -140,6 +144,7 @@ pub fn seal(secrets: &Secrets, key: &Key, entry: Entry) -> Entry {
     let mut payload = Vec::with_capacity(PREFIX + entry.payload.len());
     payload.push(inner);
     payload.extend_from_slice(tag.as_bytes());
+    payload.resize(PREFIX, 0);
     payload.extend_from_slice(&entry.payload);
     Entry::with_created(Codec::Signed, payload.into(), entry.meta.created)
 }
@@ -164,6 +169,11 @@ pub fn open(secrets: Option<&Secrets>, key: &Key, entry: Entry) -> Result<Entry,
             "signed entry shorter than its MAC".into(),
         ));
     }
+    if bytes[MAC_END..PREFIX].iter().any(|b| *b != 0) {
+        return Err(CheckpointError::Corrupt(
+            "signed entry has non-zero padding".into(),
+        ));
+    }
     let inner = Codec::from_byte(bytes[0])
         .filter(|c| *c != Codec::Signed)
         .ok_or_else(|| {
@@ -172,7 +182,7 @@ pub fn open(secrets: Option<&Secrets>, key: &Key, entry: Entry) -> Result<Entry,
     let payload = entry.payload.slice(PREFIX..);
     if let Some(secrets) = secrets {
         let path = key.relative_path();
-        let stored = blake3::Hash::from_bytes(bytes[1..PREFIX].try_into().expect("32 bytes"));
+        let stored = blake3::Hash::from_bytes(bytes[1..MAC_END].try_into().expect("32 bytes"));
         // `blake3::Hash` compares in constant time.
         let verified = secrets
             .keys
