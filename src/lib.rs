@@ -90,8 +90,8 @@ pub use checkpointer_store_s3::{S3Options, S3Store};
 pub mod __private {
     pub use crate::backends::open_tier;
     pub use checkpointer_core::{
-        block_on, CachedFn, CheckpointError, Checkpointer, Digest, FnInfo, Hasher, ObjectHash,
-        OkOnly, OkOrRaise, OnError, Plain,
+        block_on, CachedFn, CheckpointError, Checkpointer, Compression, Digest, FnInfo, Hasher,
+        ObjectHash, OkOnly, OkOrRaise, OnError, Plain,
     };
     pub use core::future::ready;
     pub use core::time::Duration;

@@ -351,7 +351,10 @@ impl CachedFn {
         } else {
             entry.check_loaded()
         };
-        match checked.and_then(|()| codec::decode::<T>(&entry)) {
+        let opened = checked
+            .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))
+            .and_then(crate::compress::expand);
+        match opened.and_then(|entry| codec::decode::<T>(&entry)) {
             Ok(v) => Some(v),
             Err(e) => {
                 let message = format!(
@@ -370,7 +373,13 @@ impl CachedFn {
         key: &Key,
         value: &T,
     ) -> Result<(), CheckpointError> {
-        let entry = codec::encode(value)?;
+        let mut entry = codec::encode(value)?;
+        if let Some(c) = config.compress {
+            entry = c.apply(entry)?;
+        }
+        if let Some(secrets) = &config.secrets {
+            entry = crate::seal::seal(secrets, key, entry);
+        }
         config.storage.store(key, entry).await
     }
 
@@ -648,11 +657,13 @@ impl CachedFn {
     /// Statistics of this function's entries, per identity (current and invalidated).
     pub fn stats(&self) -> Result<maintenance::FnStats, CheckpointError> {
         let (state, config) = self.ready()?;
-        crate::block_on(maintenance::fn_stats(
+        let mut stats = crate::block_on(maintenance::fn_stats(
             &*config.storage,
             &state.path,
             state.identity,
-        ))
+        ))?;
+        stats.tiers = config.storage.tier_stats();
+        Ok(stats)
     }
 
     /// Removes this function's entries of other identities (`invalidated`) and past their

@@ -21,6 +21,11 @@ pub const ENV_VERBOSITY: &str = "CHECKPOINTER_VERBOSITY";
 /// `CHECKPOINTER_DISABLE`: `1`, `true`, `yes` or `on` (any case) makes every checkpoint behave
 /// as `when = false`; `0`, `false`, `no`, `off` keep caching; anything else warns.
 pub const ENV_DISABLE: &str = "CHECKPOINTER_DISABLE";
+/// `CHECKPOINTER_SECRET`: the secret(s) entries are signed and verified with, comma-separated,
+/// the signing one first (see [`crate::seal`]).
+pub const ENV_SECRET: &str = "CHECKPOINTER_SECRET";
+/// `CHECKPOINTER_COMPRESS`: `zstd`, `zstd:LEVEL` or `none` (see [`crate::compress`]).
+pub const ENV_COMPRESS: &str = "CHECKPOINTER_COMPRESS";
 /// The name of the project configuration file.
 pub const CONFIG_FILE: &str = "checkpointer.toml";
 
@@ -136,6 +141,8 @@ pub struct Checkpointer {
     pub(crate) when: Option<bool>,
     pub(crate) on_error: Option<OnError>,
     pub(crate) capture: bool,
+    pub(crate) secrets: Option<Arc<crate::seal::Secrets>>,
+    pub(crate) compress: Option<Option<crate::compress::Compression>>,
 }
 
 impl Checkpointer {
@@ -174,7 +181,7 @@ impl Checkpointer {
     }
 
     /// Sets the storage spec (`"fs"`, `"memory"`, `"mmap"`, `"s3://bucket/prefix"`, or tiers
-    /// joined by commas, top first).
+    /// joined by commas, top first; a tier written `ro:SPEC` is only read from).
     pub fn storage_spec(mut self, spec: impl Into<String>) -> Self {
         self.storage = Some(StorageChoice::Spec(spec.into()));
         self
@@ -228,6 +235,31 @@ impl Checkpointer {
     /// Sets what happens when the cache fails.
     pub fn on_error(mut self, mode: OnError) -> Self {
         self.on_error = Some(mode);
+        self
+    }
+
+    /// Signs every entry with the first of `secrets` and loads only entries one of them
+    /// verifies (the others allow rotation); overrides `CHECKPOINTER_SECRET`. See the README's
+    /// threat model.
+    pub fn secrets<I, S>(mut self, secrets: I) -> Result<Self, CheckpointError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.secrets = Some(Arc::new(crate::seal::Secrets::new(secrets)?));
+        Ok(self)
+    }
+
+    /// Compresses entries: `"zstd"`, `"zstd:LEVEL"` or `"none"` (overrides
+    /// `CHECKPOINTER_COMPRESS` and `checkpointer.toml`).
+    pub fn compress(mut self, setting: &str) -> Result<Self, CheckpointError> {
+        self.compress = Some(crate::compress::Compression::parse(setting)?);
+        Ok(self)
+    }
+
+    /// Sets compression directly (`None`: none), as the attribute's `compress` does.
+    pub fn compression(mut self, setting: Option<crate::Compression>) -> Self {
+        self.compress = Some(setting);
         self
     }
 
@@ -291,7 +323,24 @@ impl Checkpointer {
             };
             env::announce_disabled(verbosity, &by);
         }
+        let secrets = match &self.secrets {
+            Some(s) => Some(s.clone()),
+            None => crate::seal::from_env(ENV_SECRET)?,
+        };
+        let compress = match self.compress {
+            Some(c) => c,
+            None => match std::env::var(ENV_COMPRESS) {
+                Ok(v) => crate::compress::Compression::parse(&v)
+                    .map_err(|e| CheckpointError::Config(format!("{ENV_COMPRESS}: {e}")))?,
+                Err(_) => match &file.compress {
+                    Some(v) => crate::compress::Compression::parse(v)?,
+                    None => None,
+                },
+            },
+        };
         Ok(Resolved {
+            compress,
+            secrets,
             storage,
             verbosity,
             expiry: self.expiry.clone(),
@@ -317,6 +366,10 @@ pub struct Resolved {
     pub on_error: OnError,
     /// Backend settings.
     pub settings: Settings,
+    /// Compression of stored entries, if any.
+    pub compress: Option<crate::compress::Compression>,
+    /// Secrets entries are signed and verified with, if any.
+    pub secrets: Option<Arc<crate::seal::Secrets>>,
 }
 
 /// What backends need to open themselves from a spec.
@@ -345,11 +398,11 @@ pub fn open_spec(
         });
     }
     if tiers.len() == 1 {
-        return open(tiers[0], settings);
+        return crate::read_only::open_tier(tiers[0], settings, open);
     }
     let opened = tiers
         .iter()
-        .map(|t| open(t, settings))
+        .map(|t| crate::read_only::open_tier(t, settings, open))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Arc::new(crate::Layered::new(opened)))
 }
@@ -374,6 +427,8 @@ pub struct FileConfig {
     pub verbosity: Option<u8>,
     /// Disable every checkpoint.
     pub disable: Option<bool>,
+    /// Compression: `"zstd"`, `"zstd:LEVEL"` or `"none"`.
+    pub compress: Option<String>,
 }
 
 impl FileConfig {
@@ -390,6 +445,10 @@ impl FileConfig {
                     path.display()
                 )));
             }
+        }
+        if let Some(c) = &cfg.compress {
+            crate::compress::Compression::parse(c)
+                .map_err(|e| CheckpointError::Config(format!("{}: {e}", path.display())))?;
         }
         if let (Some(dir), Some(base)) = (&cfg.dir, path.parent()) {
             if dir.is_relative() {

@@ -13,6 +13,11 @@ pub enum Codec {
     Cbor,
     /// Raw little-endian array data with a shape header (the mmap store's format).
     RawArray,
+    /// An inner codec's payload behind a MAC binding it to its key (see `seal.rs`): stored
+    /// when a secret is configured.
+    Signed,
+    /// An inner codec's payload compressed with zstd (see `compress.rs`).
+    Zstd,
 }
 
 impl Codec {
@@ -21,6 +26,8 @@ impl Codec {
         match self {
             Codec::Cbor => 1,
             Codec::RawArray => 2,
+            Codec::Signed => 3,
+            Codec::Zstd => 4,
         }
     }
 
@@ -29,6 +36,8 @@ impl Codec {
         match b {
             1 => Some(Codec::Cbor),
             2 => Some(Codec::RawArray),
+            3 => Some(Codec::Signed),
+            4 => Some(Codec::Zstd),
             _ => None,
         }
     }

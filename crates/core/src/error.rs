@@ -35,6 +35,18 @@ pub enum CheckpointError {
     /// An entry's bytes failed their checksum or their framing.
     #[error("corrupt entry: {0}")]
     Corrupt(String),
+    /// With a secret configured, an entry lacked a MAC or failed it (see `Checkpointer::secrets`):
+    /// it was never decoded.
+    #[error("entry failed authentication: {0}")]
+    Unauthenticated(String),
+    /// A write, delete or lock was asked of a read-only (`ro:`) tier.
+    #[error("storage tier {tier} is read-only: it is never written, locked or deleted from (refused to {op}); modify it where it is written, through a spec without `ro:`")]
+    ReadOnly {
+        /// The tier's name (`ro:s3`, `ro:fs`, …).
+        tier: String,
+        /// What was refused (`store`, `delete`).
+        op: &'static str,
+    },
     /// A value could not be encoded.
     #[error("could not encode the value: {0}")]
     Encode(String),

@@ -1,5 +1,6 @@
 //! `Layered`: storage tiers, top (fastest) to bottom (shared).
 
+use crate::tier_stats::{Counters, TierEvent, TierStats};
 use crate::{CheckpointError, Entry, EntryInfo, Key, Scope, Storage};
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -11,7 +12,8 @@ use std::time::SystemTime;
 ///
 /// - load: the first tier with the entry answers; the entry is promoted into the tiers above
 ///   it with its original created time, so expiry stays right;
-/// - store writes every tier; delete removes from every tier;
+/// - store writes every tier; delete removes from every tier; read-only (`ro:`) tiers are
+///   skipped by both, by promotion and by locking: they are only read;
 /// - a failing tier degrades to a miss with one warning (repeated only after it recovered),
 ///   never to a wrong answer; an operation fails only when every tier fails.
 #[derive(Debug)]
@@ -24,6 +26,7 @@ pub struct Layered {
 struct Tier {
     storage: Arc<dyn Storage>,
     failing: AtomicBool,
+    counters: Counters,
 }
 
 impl Layered {
@@ -40,15 +43,32 @@ impl Layered {
                 .map(|storage| Tier {
                     storage,
                     failing: AtomicBool::new(false),
+                    counters: Counters::default(),
                 })
                 .collect(),
             name,
         }
     }
 
+    /// Each tier's hit, miss, promotion and error counters since the stack was opened, top
+    /// first.
+    pub fn tier_stats(&self) -> Vec<TierStats> {
+        self.tiers
+            .iter()
+            .map(|t| t.counters.snapshot(t.storage.name()))
+            .collect()
+    }
+
     /// The tiers, top first.
     pub fn tiers(&self) -> impl Iterator<Item = &Arc<dyn Storage>> {
         self.tiers.iter().map(|t| &t.storage)
+    }
+}
+
+impl Layered {
+    /// The tiers that are written (all but `ro:` ones), top first.
+    fn writable(&self) -> impl DoubleEndedIterator<Item = &Tier> {
+        self.tiers.iter().filter(|t| !t.storage.read_only())
     }
 }
 
@@ -58,6 +78,7 @@ impl Tier {
         match &r {
             Ok(_) => self.failing.store(false, Ordering::Relaxed),
             Err(e) => {
+                self.counters.record(self.storage.name(), TierEvent::Error);
                 tracing::warn!(target: "checkpointer", tier = self.storage.name(), "{op} failed: {e}");
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     crate::report::warn_line(&format!(
@@ -80,7 +101,7 @@ impl Storage for Layered {
     async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
         let mut last_err = None;
         let mut stored = false;
-        for tier in &self.tiers {
+        for tier in self.writable() {
             match tier.note("store", tier.storage.store(key, entry.clone()).await) {
                 Ok(()) => stored = true,
                 Err(e) => last_err = Some(e),
@@ -88,6 +109,10 @@ impl Storage for Layered {
         }
         match (stored, last_err) {
             (false, Some(e)) => Err(e),
+            (false, None) => Err(CheckpointError::ReadOnly {
+                tier: self.name.clone(),
+                op: "store",
+            }),
             _ => Ok(()),
         }
     }
@@ -100,24 +125,34 @@ impl Storage for Layered {
                 Ok(Some(mut entry)) => {
                     let intact = tier.storage.trusted() || entry.check_loaded().is_ok();
                     if !intact {
+                        tier.counters.record(tier.storage.name(), TierEvent::Miss);
                         // A damaged copy must not hide a good one below; the core recomputes
                         // and overwrites every tier if none is intact.
                         damaged.get_or_insert(entry);
                         continue;
                     }
+                    tier.counters.record(tier.storage.name(), TierEvent::Hit);
                     // Promote, keeping the original created time so expiry stays right. Nearest
                     // tier first: each may hand back its own copy (the mmap store: its map of
                     // the file it just wrote), which the tiers above and the caller then get.
-                    for upper in self.tiers[..i].iter().rev() {
+                    // Read-only tiers are skipped.
+                    for upper in self.tiers[..i]
+                        .iter()
+                        .rev()
+                        .filter(|t| !t.storage.read_only())
+                    {
                         if let Ok(promoted) =
                             upper.note("promote", upper.storage.promote(key, entry.clone()).await)
                         {
+                            upper
+                                .counters
+                                .record(upper.storage.name(), TierEvent::Promotion);
                             entry = promoted;
                         }
                     }
                     return Ok(Some(entry));
                 }
-                Ok(None) => {}
+                Ok(None) => tier.counters.record(tier.storage.name(), TierEvent::Miss),
                 Err(_) => errors += 1,
             }
         }
@@ -145,7 +180,10 @@ impl Storage for Layered {
             return None;
         }
         match top.storage.load_now(key)? {
-            Ok(Some(entry)) => Some(Ok(Some(entry))),
+            Ok(Some(entry)) => {
+                top.counters.record(top.storage.name(), TierEvent::Hit);
+                Some(Ok(Some(entry)))
+            }
             _ => None,
         }
     }
@@ -154,6 +192,14 @@ impl Storage for Layered {
     /// promoted) or are the [`Entry::damaged`] stand-in, so the core checks nothing twice.
     fn trusted(&self) -> bool {
         true
+    }
+
+    fn read_only(&self) -> bool {
+        self.writable().next().is_none()
+    }
+
+    fn tier_stats(&self) -> Vec<TierStats> {
+        Layered::tier_stats(self)
     }
 
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
@@ -168,7 +214,7 @@ impl Storage for Layered {
     async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
         let mut any = false;
         let mut last_err = None;
-        for tier in &self.tiers {
+        for tier in self.writable() {
             match tier.note("delete", tier.storage.delete(key).await) {
                 Ok(d) => any |= d,
                 Err(e) => last_err = Some(e),
@@ -184,7 +230,7 @@ impl Storage for Layered {
     /// The lowest tier that locks decides: it is the one shared most widely (S3 across
     /// machines, fs across processes). A failing tier falls back to the next one up.
     async fn lock(&self, key: &Key) -> Result<Option<crate::KeyLock>, CheckpointError> {
-        for tier in self.tiers.iter().rev() {
+        for tier in self.writable().rev() {
             if let Ok(Some(lock)) = tier.note("lock", tier.storage.lock(key).await) {
                 return Ok(Some(lock));
             }

@@ -13,6 +13,7 @@
 mod block_on;
 mod cached_fn;
 mod codec;
+pub mod compress;
 pub mod config;
 mod digest;
 mod entry;
@@ -28,14 +29,18 @@ pub mod mapped;
 mod outcome;
 mod parent;
 pub mod raw;
+mod read_only;
 mod report;
+pub mod seal;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tier_stats;
 
 pub use block_on::block_on;
 pub use cached_fn::{CachedFn, FnInfo};
 pub use codec::{decode, encode};
+pub use compress::Compression;
 pub use config::{Checkpointer, Expiry, IntoExpiry, OnError, Resolved, Settings, StorageChoice};
 pub use digest::Digest;
 pub use entry::{envelope, Codec, Entry, EntryInfo, EntryMeta};
@@ -44,8 +49,10 @@ pub use hash::{Hasher, ObjectHash};
 pub use key::{sanitize, unsanitize, FnPath, Key, Scope};
 pub use layered::Layered;
 pub use outcome::{OkOnly, OkOrRaise, Outcome, Plain};
+pub use read_only::ReadOnly;
 pub use report::warn_line;
 pub use storage::{IntoStorage, KeyLock, Storage};
+pub use tier_stats::TierStats;
 
 /// Re-exported for backends and generated code.
 pub use async_trait::async_trait;

@@ -38,6 +38,9 @@ pub struct FnStats {
     pub invalidated: Tally,
     /// Per identity.
     pub versions: BTreeMap<Digest, Tally>,
+    /// For a stack of tiers, each tier's hit, miss, promotion and error counters in this
+    /// process (filled by `handle().stats()`; empty otherwise).
+    pub tiers: Vec<crate::TierStats>,
 }
 
 /// Statistics of one function against its current identity.

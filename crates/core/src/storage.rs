@@ -81,6 +81,18 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn trusted(&self) -> bool {
         false
     }
+
+    /// Whether this storage is only read from (an `ro:` tier, see [`crate::ReadOnly`]): tiers
+    /// skip it for stores, promotions, deletes and locks.
+    fn read_only(&self) -> bool {
+        false
+    }
+
+    /// Per-tier hit, miss, promotion and error counters, for a stack of tiers
+    /// ([`crate::Layered`]); empty for a single backend.
+    fn tier_stats(&self) -> Vec<crate::TierStats> {
+        Vec::new()
+    }
 }
 
 /// A held cross-process lock on one key (see [`Storage::lock`]); dropping it releases it.

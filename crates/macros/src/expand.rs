@@ -541,6 +541,13 @@ fn runtime_items(opts: &Options) -> (TokenStream, TokenStream) {
         };
         steps.push(quote!(.on_error(#p::OnError::#variant)));
     }
+    match opts.compress {
+        Some(Some(level)) => steps.push(quote!(.compression(::core::option::Option::Some(
+            #p::Compression { level: #level }
+        )))),
+        Some(None) => steps.push(quote!(.compression(::core::option::Option::None))),
+        None => {}
+    }
     let items = quote! {
         fn options() -> #p::Checkpointer {
             #start #(#steps)*

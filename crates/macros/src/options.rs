@@ -13,7 +13,7 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 /// Every option name, in the order the documentation lists them.
 pub const OPTION_NAMES: &str =
-    "storage, using, directory, verbosity, expiry, fn_hash_from, when, on_error, capture, capture_once, env, files, deps";
+    "storage, using, directory, verbosity, expiry, fn_hash_from, when, on_error, compress, capture, capture_once, env, files, deps";
 
 /// `storage = …`.
 // Parsed once per attribute; the size of a syn expression does not matter here.
@@ -55,6 +55,8 @@ pub struct Options {
     pub when: Option<Expr>,
     /// The value and the string literal it came from (for the `raise` return-type check).
     pub on_error: Option<(OnErrorOpt, LitStr)>,
+    /// `compress = "zstd" | "zstd:LEVEL" | "none"`: `Some(level)` or `None` for "none".
+    pub compress: Option<Option<i32>>,
     pub capture: Vec<Path>,
     pub capture_once: Vec<Path>,
     /// `&'static str` expressions, string literals mostly.
@@ -193,6 +195,27 @@ impl Options {
                 };
                 self.on_error = Some(parsed);
             }
+            "compress" => {
+                let bad = || {
+                    syn::Error::new_spanned(
+                        &value,
+                        "`compress` must be \"zstd\", \"zstd:LEVEL\" (LEVEL from -7 to 22) or \"none\"",
+                    )
+                };
+                let s = str_lit(&value).ok_or_else(bad)?.value();
+                self.compress = Some(match s.as_str() {
+                    "none" | "off" => None,
+                    "zstd" => Some(3),
+                    other => {
+                        let level: i32 = other
+                            .strip_prefix("zstd:")
+                            .and_then(|l| l.parse().ok())
+                            .filter(|l| (-7..=22).contains(l))
+                            .ok_or_else(bad)?;
+                        Some(level)
+                    }
+                });
+            }
             _ => unreachable!("list options are parsed by parse_list"),
         }
         Ok(())
@@ -309,6 +332,7 @@ fn value_hint(key: &str) -> &'static str {
         "fn_hash_from" => "\"v2\"",
         "when" => "BOOL_EXPR",
         "on_error" => "\"warn\" | \"raise\" | \"ignore\"",
+        "compress" => "\"zstd\" | \"zstd:LEVEL\" | \"none\"",
         "env" => "\"VAR\", …",
         "files" => "\"path/to/file\", …",
         "deps" => "path::to::item, …",

@@ -1,0 +1,63 @@
+//! Per-tier counters of a [`crate::Layered`] stack: hits, misses, promotions, errors.
+//!
+//! Counted on every load through the stack (relaxed atomics: a hit costs one increment) and
+//! reported by `handle().stats()` (see [`crate::maintenance::FnStats::tiers`]); each event is
+//! also a `tracing` event at debug level, target `checkpointer`, field `tier`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One tier's counters since the stack was opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TierStats {
+    /// The tier's name (`memory`, `fs`, `ro:s3`, …).
+    pub tier: String,
+    /// Loads this tier answered with an intact entry.
+    pub hits: u64,
+    /// Loads this tier was asked and did not answer (absent or damaged).
+    pub misses: u64,
+    /// Entries copied into this tier from a lower one.
+    pub promotions: u64,
+    /// Failed operations (load, store, promote, delete, lock, list).
+    pub errors: u64,
+}
+
+/// The live counters of one tier.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    promotions: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// What happened in a tier.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TierEvent {
+    Hit,
+    Miss,
+    Promotion,
+    Error,
+}
+
+impl Counters {
+    pub(crate) fn record(&self, tier: &str, event: TierEvent) {
+        let (counter, what) = match event {
+            TierEvent::Hit => (&self.hits, "hit"),
+            TierEvent::Miss => (&self.misses, "miss"),
+            TierEvent::Promotion => (&self.promotions, "promotion"),
+            TierEvent::Error => (&self.errors, "error"),
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(target: "checkpointer", tier, event = what, "tier {what}");
+    }
+
+    pub(crate) fn snapshot(&self, tier: &str) -> TierStats {
+        TierStats {
+            tier: tier.to_string(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            promotions: self.promotions.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+}
