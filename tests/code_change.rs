@@ -14,7 +14,7 @@
 
 mod scratch_support;
 
-use scratch_support::{clean_env, copy_dir, edit, shared_target, write};
+use scratch_support::{cargo_build_with, copy_dir, edit, shared_target, write};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -114,20 +114,8 @@ impl Scratch {
     }
 
     fn build(&self) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--offline", "--quiet", "-p", &self.app])
-            .arg(format!("--features={}", self.features.join(",")))
-            .current_dir(&self.ws)
-            .env("CARGO_TARGET_DIR", &self.target);
-        clean_env(&mut cmd);
-        let out = cmd.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "scratch build failed\n--- stdout\n{}\n--- stderr\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let features = format!("--features={}", self.features.join(","));
+        cargo_build_with(&self.ws, &self.target, &self.app, &[features]);
     }
 
     fn run(&self, disabled: bool) -> Run {

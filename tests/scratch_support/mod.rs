@@ -17,9 +17,15 @@ pub fn shared_target() -> PathBuf {
 /// `cargo build --offline -p <package>` in `ws` into `target`; panics with cargo's output on
 /// failure.
 pub fn cargo_build(ws: &Path, target: &Path, package: &str) {
+    cargo_build_with(ws, target, package, &[]);
+}
+
+/// [`cargo_build`] with more arguments (`--features=…`).
+pub fn cargo_build_with(ws: &Path, target: &Path, package: &str, args: &[String]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--offline", "--quiet", "-p", package])
+        .args(args)
         .current_dir(ws)
         .env("CARGO_TARGET_DIR", target);
     clean_env(&mut cmd);

@@ -525,66 +525,36 @@ impl Builder<'_> {
 /// Names never worth following as a header or macro-argument name: keywords, primitive
 /// types and the std prelude, unless the user's code defines them (checked at resolution).
 pub fn is_common(name: &str) -> bool {
-    matches!(
-        name,
-        "as" | "async"
-            | "await"
-            | "break"
-            | "const"
-            | "continue"
-            | "crate"
-            | "dyn"
-            | "else"
-            | "enum"
-            | "extern"
-            | "false"
-            | "fn"
-            | "for"
-            | "if"
-            | "impl"
-            | "in"
-            | "let"
-            | "loop"
-            | "match"
-            | "mod"
-            | "move"
-            | "mut"
-            | "pub"
-            | "ref"
-            | "return"
-            | "self"
-            | "Self"
-            | "static"
-            | "struct"
-            | "super"
-            | "trait"
-            | "true"
-            | "type"
-            | "unsafe"
-            | "use"
-            | "where"
-            | "while"
-            | "u8"
-            | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "usize"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-            | "isize"
-            | "f32"
-            | "f64"
-            | "bool"
-            | "char"
-            | "str"
-            | "std"
-            | "core"
-            | "alloc"
-    ) || super::resolve::STD_NAMES.contains(&name)
+    super::normalize::is_keyword(name)
+        || matches!(
+            name,
+            "false"
+                | "true"
+                | "self"
+                | "Self"
+                | "super"
+                | "u8"
+                | "u16"
+                | "u32"
+                | "u64"
+                | "u128"
+                | "usize"
+                | "i8"
+                | "i16"
+                | "i32"
+                | "i64"
+                | "i128"
+                | "isize"
+                | "f32"
+                | "f64"
+                | "bool"
+                | "char"
+                | "str"
+                | "std"
+                | "core"
+                | "alloc"
+        )
+        || super::resolve::STD_NAMES.contains(&name)
 }
 
 /// Indexing one parsed file.
@@ -616,7 +586,7 @@ impl<'ast> syn::visit::Visit<'ast> for Nested {
     /// macros.
     fn visit_stmt_macro(&mut self, m: &'ast syn::StmtMacro) {
         let name = m.mac.path.segments.last().map(|s| s.ident.to_string());
-        if name.as_deref().is_some_and(is_expression_macro) {
+        if name.as_deref().is_some_and(inputs::is_expression_macro) {
             return;
         }
         self.0.push(syn::Item::Macro(syn::ItemMacro {
@@ -626,45 +596,6 @@ impl<'ast> syn::visit::Visit<'ast> for Nested {
             semi_token: m.semi_token,
         }));
     }
-}
-
-/// Std macros that only make expressions: they define nothing.
-fn is_expression_macro(name: &str) -> bool {
-    matches!(
-        name,
-        "println"
-            | "print"
-            | "eprintln"
-            | "eprint"
-            | "format"
-            | "format_args"
-            | "write"
-            | "writeln"
-            | "vec"
-            | "assert"
-            | "assert_eq"
-            | "assert_ne"
-            | "debug_assert"
-            | "debug_assert_eq"
-            | "debug_assert_ne"
-            | "panic"
-            | "todo"
-            | "unimplemented"
-            | "unreachable"
-            | "dbg"
-            | "matches"
-            | "concat"
-            | "stringify"
-            | "include_str"
-            | "include_bytes"
-            | "env"
-            | "option_env"
-            | "cfg"
-            | "line"
-            | "column"
-            | "file"
-            | "module_path"
-    )
 }
 
 impl FileCx<'_> {
@@ -724,11 +655,7 @@ impl FileCx<'_> {
                 }
             }
         }
-        let mut hash = if self.keep_docs {
-            unit_hash_keeping_docs(kind, parts)
-        } else {
-            unit_hash(kind, parts)
-        };
+        let mut hash = unit_hash(kind, parts, self.keep_docs);
         let layout = span.map(|span| {
             let (start, end) = (span.start(), span.end());
             let mut h = blake3::Hasher::new();
@@ -1679,22 +1606,13 @@ fn has_fn_hash_from(a: &syn::Attribute) -> bool {
         .any(|t| matches!(t, proc_macro2::TokenTree::Ident(id) if id == "fn_hash_from"))
 }
 
-/// blake3 of a kind tag and normalized tokens.
-pub fn unit_hash(kind: Kind, parts: &[proc_macro2::TokenStream]) -> [u8; 32] {
+/// blake3 of a kind tag and normalized tokens, keeping doc comments when `keep_docs`
+/// (items whose macros may read them).
+fn unit_hash(kind: Kind, parts: &[proc_macro2::TokenStream], keep_docs: bool) -> [u8; 32] {
     let mut text = String::from(kind.tag());
     for p in parts {
         text.push_str(" \u{1f} ");
-        normalize_into(p.clone(), &mut text);
-    }
-    *blake3::hash(text.as_bytes()).as_bytes()
-}
-
-/// [`unit_hash`], keeping doc comments (for items whose macros may read them).
-pub fn unit_hash_keeping_docs(kind: Kind, parts: &[proc_macro2::TokenStream]) -> [u8; 32] {
-    let mut text = String::from(kind.tag());
-    for p in parts {
-        text.push_str(" \u{1f} ");
-        super::normalize::normalize_keeping_docs(p.clone(), &mut text);
+        super::normalize::normalize_with(p.clone(), keep_docs, &mut text);
     }
     *blake3::hash(text.as_bytes()).as_bytes()
 }

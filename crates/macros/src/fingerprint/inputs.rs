@@ -202,8 +202,9 @@ pub fn is_builtin_attribute_name(name: &str) -> bool {
     )
 }
 
-/// Std macros, whose arguments read nothing on the caller's behalf.
-fn is_std_macro(name: &str) -> bool {
+/// Std macros that only make expressions: they define no items and read nothing on the
+/// caller's behalf.
+pub fn is_expression_macro(name: &str) -> bool {
     matches!(
         name,
         "println"
@@ -231,7 +232,6 @@ fn is_std_macro(name: &str) -> bool {
             | "stringify"
             | "include_str"
             | "include_bytes"
-            | "include"
             | "env"
             | "option_env"
             | "cfg"
@@ -239,10 +239,17 @@ fn is_std_macro(name: &str) -> bool {
             | "column"
             | "file"
             | "module_path"
-            | "macro_rules"
-            | "thread_local"
-            | "compile_error"
     )
+}
+
+/// Std macros, whose arguments read nothing on the caller's behalf (what they read, the
+/// scan records itself).
+fn is_std_macro(name: &str) -> bool {
+    is_expression_macro(name)
+        || matches!(
+            name,
+            "include" | "macro_rules" | "thread_local" | "compile_error"
+        )
 }
 
 /// The file an `include*!` reads: a literal path relative to the including file; a
@@ -472,6 +479,9 @@ pub struct Eval<'a> {
     pub manifest_dir: &'a Path,
     /// The workspace's manifests (root and members).
     pub workspace_manifests: &'a [PathBuf],
+    /// [`Eval::crate_files`] digests by directory: a package is read once per identity,
+    /// however many of its inputs the closure reaches.
+    pub packages: std::cell::RefCell<std::collections::HashMap<PathBuf, [u8; 32]>>,
 }
 
 impl Eval<'_> {
@@ -552,14 +562,22 @@ impl Eval<'_> {
     /// build script's outputs this build cannot see), every file of its package but
     /// `target/` and `src/` (the build script's modules, the data it reads).
     pub fn crate_files(&self, dir: &Path, h: &mut blake3::Hasher) {
-        h.update(b"Cargo.toml");
-        file(&dir.join("Cargo.toml"), h);
-        let script = build_script(dir);
-        h.update(b"build script");
-        file(&script, h);
-        if dir != self.manifest_dir && script.is_file() {
-            package_files(dir, dir, h, 0);
-        }
+        let known = self.packages.borrow().get(dir).copied();
+        let digest = known.unwrap_or_else(|| {
+            let mut p = blake3::Hasher::new();
+            p.update(b"Cargo.toml");
+            file(&dir.join("Cargo.toml"), &mut p);
+            let script = build_script(dir);
+            p.update(b"build script");
+            file(&script, &mut p);
+            if dir != self.manifest_dir && script.is_file() {
+                package_files(dir, dir, &mut p, 0);
+            }
+            let d = *p.finalize().as_bytes();
+            self.packages.borrow_mut().insert(dir.to_path_buf(), d);
+            d
+        });
+        h.update(&digest);
     }
 }
 

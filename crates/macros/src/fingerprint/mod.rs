@@ -257,10 +257,15 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         (None, None) => Vec::new(),
     };
     let mut found = resolver.closure(&refs, &roots, &scopes);
+    // What the function's own tokens read at compile time (scanned once).
+    let own_inputs = inputs::scan(
+        function.to_token_stream(),
+        file.as_deref().unwrap_or(Path::new("")),
+    );
     // `include!("expr.in")` in a body: the names the included code uses count too. They are
     // read now (the file is not part of the cached index), and followed like the body's.
     let (code_refs, code_inputs) =
-        included_code_refs(&index_refs, &found.units, &function, file.as_deref());
+        included_code_refs(&index_refs, &found.units, &own_inputs.inputs);
     if !code_refs.loose.is_empty() {
         let more = resolver.closure(&code_refs, &[], &[]);
         let mut seen: std::collections::HashSet<_> = found.units.iter().copied().collect();
@@ -313,11 +318,8 @@ pub fn compute(request: &Request, site: &Site) -> Fingerprint {
         build: &site.build,
         manifest_dir,
         workspace_manifests: &plan.workspace_manifests,
+        packages: Default::default(),
     };
-    let own_inputs = inputs::scan(
-        function.to_token_stream(),
-        file.as_deref().unwrap_or(Path::new("")),
-    );
     let mut read: Vec<(bool, &Path, &str)> = own_inputs
         .inputs
         .iter()
@@ -604,15 +606,13 @@ pub fn own_tokens_only(request: &Request, why: &str) -> Fingerprint {
 fn included_code_refs(
     indexes: &[&CrateIndex],
     closure: &[resolve::UnitId],
-    function: &syn::ItemFn,
-    file: Option<&Path>,
+    own_inputs: &[String],
 ) -> (Refs, Vec<String>) {
     let mut paths: Vec<String> = Vec::new();
-    let own = inputs::scan(function.to_token_stream(), file.unwrap_or(Path::new("")));
     let unit_inputs = closure
         .iter()
         .flat_map(|&(i, u)| indexes[i].units[u].inputs.iter());
-    for input in own.inputs.iter().chain(unit_inputs) {
+    for input in own_inputs.iter().chain(unit_inputs) {
         if let Some(p) = input.strip_prefix("code:") {
             paths.push(p.to_string());
         }

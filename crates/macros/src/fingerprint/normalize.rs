@@ -22,10 +22,10 @@ pub fn normalize_into(tokens: TokenStream, out: &mut String) {
     normalize_group(tokens, true, false, out);
 }
 
-/// Like [`normalize_into`], keeping doc comments: for items whose derives or attribute
-/// macros may read them (clap's help text, schemars' descriptions).
-pub fn normalize_keeping_docs(tokens: TokenStream, out: &mut String) {
-    normalize_group(tokens, true, true, out);
+/// [`normalize_into`], keeping doc comments when `keep_docs`: for items whose derives or
+/// attribute macros may read them (clap's help text, schemars' descriptions).
+pub fn normalize_with(tokens: TokenStream, keep_docs: bool, out: &mut String) {
+    normalize_group(tokens, true, keep_docs, out);
 }
 
 /// `drop_comma`: whether a comma ending this group is layout (see [`trailing_comma_is_layout`]).
@@ -118,7 +118,7 @@ fn trailing_comma_is_layout(
     }
 }
 
-fn is_keyword(word: &str) -> bool {
+pub(super) fn is_keyword(word: &str) -> bool {
     matches!(
         word,
         "as" | "async"
@@ -173,46 +173,31 @@ fn push_word(out: &mut String, word: &str) {
 /// (`allow`, `warn`, `deny`, `forbid`, `expect`, `clippy::…`), `inline`, `cold`,
 /// `must_use`, `rustfmt::…` — its length in trees.
 fn harmless_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
-    let TokenTree::Punct(hash) = tokens.first()? else {
-        return None;
-    };
-    if hash.as_char() != '#' {
-        return None;
-    }
-    let (bang, group) = match tokens.get(1)? {
-        TokenTree::Punct(p) if p.as_char() == '!' => (1, tokens.get(2)?),
-        other => (0, other),
-    };
-    let TokenTree::Group(g) = group else {
-        return None;
-    };
-    if g.delimiter() != Delimiter::Bracket {
-        return None;
-    }
-    match g.stream().into_iter().next() {
-        Some(TokenTree::Ident(id))
-            if matches!(
-                id.to_string().as_str(),
-                "allow"
-                    | "warn"
-                    | "deny"
-                    | "forbid"
-                    | "expect"
-                    | "inline"
-                    | "cold"
-                    | "must_use"
-                    | "rustfmt"
-                    | "clippy"
-            ) =>
-        {
-            Some(2 + bang)
-        }
-        _ => None,
-    }
+    attribute_len(tokens, |name| {
+        matches!(
+            name,
+            "allow"
+                | "warn"
+                | "deny"
+                | "forbid"
+                | "expect"
+                | "inline"
+                | "cold"
+                | "must_use"
+                | "rustfmt"
+                | "clippy"
+        )
+    })
 }
 
 /// If `tokens` starts with a doc attribute (`#[doc …]` or `#![doc …]`), its length in trees.
 fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
+    attribute_len(tokens, |name| name == "doc")
+}
+
+/// If `tokens` starts with an attribute (`#[…]` or `#![…]`) whose first identifier `is`
+/// accepts, its length in trees.
+fn attribute_len(tokens: &[TokenTree], is: impl Fn(&str) -> bool) -> Option<usize> {
     let TokenTree::Punct(hash) = tokens.first()? else {
         return None;
     };
@@ -230,7 +215,7 @@ fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
         return None;
     }
     match g.stream().into_iter().next() {
-        Some(TokenTree::Ident(id)) if id == "doc" => Some(2 + bang),
+        Some(TokenTree::Ident(id)) if is(&id.to_string()) => Some(2 + bang),
         _ => None,
     }
 }

@@ -145,15 +145,24 @@ pub(super) fn check_with(
     edits: &[Edit],
     target_root: Option<&str>,
 ) {
+    check_under(files, edits, target_root, &inputs::Build::default())
+}
+
+/// [`check_with`] under rustc's command line `build`.
+pub(super) fn check_under(
+    files: &[(&'static str, &'static str)],
+    edits: &[Edit],
+    target_root: Option<&str>,
+    build: &inputs::Build,
+) {
     let files = with_manifest(files);
-    let build = inputs::Build::default();
     let mut failures = Vec::new();
     for e in edits {
         let mut s = scratch(&files);
         let specs: Vec<&str> = e.changes.iter().chain(e.stays).copied().collect();
         let before: Vec<String> = specs
             .iter()
-            .map(|f| identity(&s, f, &build, target_root))
+            .map(|f| identity(&s, f, build, target_root))
             .collect();
         let path = format!("app/{}", e.file);
         let text = std::fs::read_to_string(s.root.join(&path)).unwrap_or_default();
@@ -178,7 +187,7 @@ pub(super) fn check_with(
             s.write(&path, &edited);
         }
         for (spec, old) in specs.iter().zip(&before) {
-            let new = identity(&s, spec, &build, target_root);
+            let new = identity(&s, spec, build, target_root);
             let must_change = e.changes.contains(spec);
             if must_change && &new == old {
                 failures.push(format!("STALE: {} did not change {spec}", e.what));

@@ -5,35 +5,13 @@
 //! (`stays`). Cases named `stale_…` failed when written (a stale hit); cases named
 //! `spurious_…` failed with an undocumented spurious recompute. The others held.
 
-use super::adversarial::{check, edit, identity, scratch, with_manifest, Edit};
+use super::adversarial::{check, check_under, edit, identity, scratch, with_manifest, Edit};
 use super::*;
 
 /// Like `check`, with rustc's command line `args` (features, `--extern`, profile).
 pub(super) fn check_build(files: &[(&'static str, &'static str)], args: &str, edits: &[Edit]) {
-    let files = with_manifest(files);
     let build = inputs::Build::parse(args.split(' ').filter(|a| !a.is_empty()).map(String::from));
-    let mut failures = Vec::new();
-    for e in edits {
-        let mut s = scratch(&files);
-        let specs: Vec<&str> = e.changes.iter().chain(e.stays).copied().collect();
-        let before: Vec<String> = specs
-            .iter()
-            .map(|f| identity(&s, f, &build, None))
-            .collect();
-        let path = format!("app/{}", e.file);
-        let text = std::fs::read_to_string(s.root.join(&path)).unwrap_or_default();
-        assert_eq!(text.matches(e.from).count(), 1, "{}: {:?}", e.what, e.from);
-        s.write(&path, &text.replacen(e.from, e.to, 1));
-        for (spec, old) in specs.iter().zip(&before) {
-            let new = identity(&s, spec, &build, None);
-            match (e.changes.contains(spec), &new == old) {
-                (true, true) => failures.push(format!("STALE: {} did not change {spec}", e.what)),
-                (false, false) => failures.push(format!("SPURIOUS: {} changed {spec}", e.what)),
-                _ => {}
-            }
-        }
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    check_under(files, edits, None, &build)
 }
 
 /// The identity of `spec` in a fresh crate of `files`, under rustc's command line `args`.
