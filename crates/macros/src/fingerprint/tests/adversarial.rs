@@ -985,3 +985,17 @@ fn an_example_is_its_own_crate_and_the_library_a_dependency() {
         Some("examples/quick.rs"),
     );
 }
+
+#[test]
+fn fully_qualified_calls_and_types_chosen_by_turbofish() {
+    check(
+        &[
+            ("src/main.rs", "mod money;\nuse money::Money;\nfn make<T: Default>() -> T { T::default() }\n#[checkpoint]\nfn ufcs(x: u64) -> u64 { <Money as Into<u64>>::into(Money(x)) }\n#[checkpoint]\nfn turbofish() -> u64 { make::<Money>().0 }\nfn main() {}\n"),
+            ("src/money.rs", "pub struct Money(pub u64);\nimpl From<Money> for u64 { fn from(m: Money) -> u64 { m.0 * 100 } }\nimpl Default for Money { fn default() -> Self { Money(7) } }\n"),
+        ],
+        &[
+            edit("From impl behind a fully qualified call", "src/money.rs", "m.0 * 100", "m.0 * 101", &["ufcs"], &[]),
+            edit("Default impl of a type chosen by turbofish", "src/money.rs", "Money(7)", "Money(8)", &["turbofish"], &[]),
+        ],
+    );
+}
