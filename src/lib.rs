@@ -91,7 +91,7 @@ pub mod __private {
     pub use crate::backends::open_tier;
     pub use checkpointer_core::{
         block_on, CachedFn, CheckpointError, Checkpointer, Compression, Digest, FnInfo, Hasher,
-        ObjectHash, OkOnly, OkOrRaise, OnError, Plain,
+        ObjectHash, OkOnly, OkOrRaise, OnError, Plain, Storable, ValueCodec,
     };
     pub use core::future::ready;
     pub use core::time::Duration;

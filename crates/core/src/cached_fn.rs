@@ -4,10 +4,9 @@ use crate::config::{OnError, OpenTier, Resolved};
 use crate::flight::{Flights, Leader, Role};
 use crate::report::{self, Event};
 use crate::{
-    codec, maintenance, manifest, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher,
-    Key, ObjectHash, Outcome,
+    maintenance, manifest, CheckpointError, Checkpointer, Digest, Entry, FnPath, Hasher, Key,
+    ObjectHash, Outcome, ValueCodec,
 };
-use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -314,25 +313,31 @@ impl CachedFn {
     /// Loads a valid value: present, not expired, checksum good, decodable. A corrupt or
     /// undecodable entry is a miss (it is overwritten by the next store); it is reported with
     /// a warning when `announce` is set, so a call warns once, not once per re-check.
-    async fn lookup<T: DeserializeOwned>(
+    async fn lookup<'c, T>(
         &self,
         state: &State,
-        config: &Resolved,
+        config: &'c Resolved,
+        codec: ValueCodec<T>,
         key: &Key,
         announce: bool,
-    ) -> Result<Option<T>, CheckpointError> {
+    ) -> Result<Option<(T, HitFrom<'c>)>, CheckpointError> {
         let loaded = match config.storage.load_now(key) {
-            Some(now) => now?,
-            None => config.storage.load(key).await?,
+            Some(now) => now?.map(|entry| (entry, HitFrom::Top(&*config.storage))),
+            None => (config.storage.load_from(key).await?)
+                .map(|(entry, source)| (entry, HitFrom::Loaded(source))),
         };
-        Ok(loaded.and_then(|entry| self.accept(state, config, key, entry, announce)))
+        Ok(loaded.and_then(|(entry, from)| {
+            self.accept(state, config, codec, key, entry, announce)
+                .map(|v| (v, from))
+        }))
     }
 
     /// Judges a loaded entry: expired, damaged or undecodable entries are misses.
-    fn accept<T: DeserializeOwned>(
+    fn accept<T>(
         &self,
         state: &State,
         config: &Resolved,
+        codec: ValueCodec<T>,
         key: &Key,
         entry: Entry,
         announce: bool,
@@ -354,7 +359,7 @@ impl CachedFn {
         let opened = checked
             .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))
             .and_then(crate::compress::expand);
-        match opened.and_then(|entry| codec::decode::<T>(&entry)) {
+        match opened.and_then(|entry| codec.decode(&entry)) {
             Ok(v) => Some(v),
             Err(e) => {
                 let message = format!(
@@ -367,13 +372,14 @@ impl CachedFn {
         }
     }
 
-    async fn store_value<T: Serialize>(
+    async fn store_value<T>(
         &self,
         config: &Resolved,
+        codec: ValueCodec<T>,
         key: &Key,
         value: &T,
     ) -> Result<(), CheckpointError> {
-        let mut entry = codec::encode(value)?;
+        let mut entry = codec.encode(value)?;
         if let Some(c) = config.compress {
             entry = c.apply(entry)?;
         }
@@ -406,35 +412,53 @@ impl CachedFn {
 
     /// The cached call: load, or compute once (per key, per process) and store.
     ///
-    /// `when` is the attribute's `when` for this call.
+    /// `when` is the attribute's `when` for this call; `codec` is
+    /// `<O::Value as Storable>::CODEC` (see [`crate::Storable`]).
     pub async fn call<O: Outcome, Fut: Future<Output = O>>(
         &self,
         hasher: Hasher,
         when: bool,
+        codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> Fut,
     ) -> O {
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
-            Prepared::Cached(state, config, key) => self.call_keyed(state, config, key, f).await,
+            Prepared::Cached(state, config, key) => {
+                self.call_keyed(state, config, codec, key, f).await
+            }
         }
     }
 
     /// The cached call of a sync function. A hit in a store that answers without waiting
     /// (memory) returns here without building a future; everything else runs [`Self::call`]'s
     /// path under `block_on`.
-    pub fn call_sync<O: Outcome>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> O) -> O {
+    pub fn call_sync<O: Outcome>(
+        &self,
+        hasher: Hasher,
+        when: bool,
+        codec: ValueCodec<O::Value>,
+        f: impl FnOnce() -> O,
+    ) -> O {
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
                 if let Some(Ok(Some(entry))) = config.storage.load_now(&key) {
-                    if let Some(v) = self.accept(state, config, &key, entry, true) {
-                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+                    if let Some(v) = self.accept(state, config, codec, &key, entry, true) {
+                        let from = HitFrom::Top(&*config.storage);
+                        report::event(
+                            config.verbosity,
+                            Event::Remembered(&from),
+                            &state.path,
+                            &key.call,
+                        );
                         return O::from_value(v);
                     }
                 }
-                crate::block_on(self.call_keyed(state, config, key, || std::future::ready(f())))
+                crate::block_on(
+                    self.call_keyed(state, config, codec, key, || std::future::ready(f())),
+                )
             }
         }
     }
@@ -443,12 +467,18 @@ impl CachedFn {
         &self,
         state: &State,
         config: &Resolved,
+        codec: ValueCodec<O::Value>,
         key: Key,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        match self.lookup::<O::Value>(state, config, &key, true).await {
-            Ok(Some(v)) => {
-                report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+        match self.lookup(state, config, codec, &key, true).await {
+            Ok(Some((v, from))) => {
+                report::event(
+                    config.verbosity,
+                    Event::Remembered(&from),
+                    &state.path,
+                    &key.call,
+                );
                 return O::from_value(v);
             }
             Ok(None) => {}
@@ -469,14 +499,23 @@ impl CachedFn {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
                     let stored = wait.await;
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
-                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+                    if let Ok(Some((v, from))) =
+                        self.lookup(state, config, codec, &key, false).await
+                    {
+                        report::event(
+                            config.verbosity,
+                            Event::Remembered(&from),
+                            &state.path,
+                            &key.call,
+                        );
                         return O::from_value(v);
                     }
                     if !stored {
                         // The leader's outcome is not cached (an `Err`, a panic, a failed
                         // store): retry now, beside the other waiters, not one after another.
-                        return self.compute_and_store(state, config, &key, None, f).await;
+                        return self
+                            .compute_and_store(state, config, codec, &key, None, f)
+                            .await;
                     }
                 }
                 Role::Leader(leader) => {
@@ -495,12 +534,19 @@ impl CachedFn {
                         }
                     };
                     // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
-                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+                    if let Ok(Some((v, from))) =
+                        self.lookup(state, config, codec, &key, false).await
+                    {
+                        report::event(
+                            config.verbosity,
+                            Event::Remembered(&from),
+                            &state.path,
+                            &key.call,
+                        );
                         return O::from_value(v);
                     }
                     return self
-                        .compute_and_store(state, config, &key, Some(&leader), f)
+                        .compute_and_store(state, config, codec, &key, Some(&leader), f)
                         .await;
                 }
             }
@@ -533,6 +579,7 @@ impl CachedFn {
         &self,
         state: &State,
         config: &Resolved,
+        codec: ValueCodec<O::Value>,
         key: &Key,
         leader: Option<&Leader<'_>>,
         f: impl FnOnce() -> Fut,
@@ -551,7 +598,7 @@ impl CachedFn {
             })
             .await;
         if let Some(value) = out.cacheable() {
-            match self.store_value(config, key, value).await {
+            match self.store_value(config, codec, key, value).await {
                 Ok(()) => {
                     if let Some(l) = leader {
                         l.stored();
@@ -576,6 +623,7 @@ impl CachedFn {
     pub async fn rerun<O: Outcome, Fut: Future<Output = O>>(
         &self,
         hasher: Hasher,
+        codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> Fut,
     ) -> O {
         let state = self.state();
@@ -600,7 +648,7 @@ impl CachedFn {
         };
         // Other processes computing this key finish first; a rerun then overwrites.
         let _lock = config.storage.lock(&key).await.ok().flatten();
-        self.compute_and_store(state, config, &key, Some(&leader), f)
+        self.compute_and_store(state, config, codec, &key, Some(&leader), f)
             .await
     }
 
@@ -611,11 +659,12 @@ impl CachedFn {
     }
 
     /// The cached value, or `Err(NotCached)` (`square::get`).
-    pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
+    pub async fn get<T>(&self, hasher: Hasher, codec: ValueCodec<T>) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        self.lookup(state, &config, &key, true)
+        self.lookup(state, &config, codec, &key, true)
             .await?
+            .map(|(v, _)| v)
             .ok_or_else(|| CheckpointError::NotCached {
                 function: state.path.to_string(),
                 call: key.call.to_hex(),
@@ -624,14 +673,15 @@ impl CachedFn {
 
     /// Whether a valid entry exists (`square::exists`): present, unexpired, intact and
     /// decodable as `T` — exactly when [`CachedFn::get`] would return it.
-    pub async fn exists<T: DeserializeOwned>(
+    pub async fn exists<T>(
         &self,
         hasher: Hasher,
+        codec: ValueCodec<T>,
     ) -> Result<bool, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
         Ok(self
-            .lookup::<T>(state, &config, &key, false)
+            .lookup(state, &config, codec, &key, false)
             .await?
             .is_some())
     }
@@ -644,26 +694,25 @@ impl CachedFn {
     }
 
     /// Stores `value` without running the function (`square::set`).
-    pub async fn set<T: Serialize>(
+    pub async fn set<T>(
         &self,
         hasher: Hasher,
+        codec: ValueCodec<T>,
         value: &T,
     ) -> Result<(), CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        self.store_value(&config, &key, value).await
+        self.store_value(&config, codec, &key, value).await
     }
 
     /// Statistics of this function's entries, per identity (current and invalidated).
     pub fn stats(&self) -> Result<maintenance::FnStats, CheckpointError> {
         let (state, config) = self.ready()?;
-        let mut stats = crate::block_on(maintenance::fn_stats(
+        crate::block_on(maintenance::fn_stats(
             &*config.storage,
             &state.path,
             state.identity,
-        ))?;
-        stats.tiers = config.storage.tier_stats();
-        Ok(stats)
+        ))
     }
 
     /// Removes this function's entries of other identities (`invalidated`) and past their
@@ -700,6 +749,26 @@ impl CachedFn {
             &crate::Scope::Function(state.path.clone()),
             rule,
         ))
+    }
+}
+
+/// Which tier answered a hit, for the `remembered` line: the top tier (a hit answered without
+/// waiting, named only if the line is printed) or the tier a load named.
+enum HitFrom<'a> {
+    Top(&'a dyn crate::Storage),
+    Loaded(crate::Source),
+}
+
+impl std::fmt::Display for HitFrom<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // A stack's top tier is its first; a single backend is its own tier.
+            HitFrom::Top(storage) => match storage.tier_stats().into_iter().next() {
+                Some(top) => f.write_str(&top.tier),
+                None => f.write_str(storage.name()),
+            },
+            HitFrom::Loaded(source) => source.fmt(f),
+        }
     }
 }
 

@@ -118,6 +118,13 @@ impl Storage for Layered {
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
+        Ok(self.load_from(key).await?.map(|(entry, _)| entry))
+    }
+
+    async fn load_from(
+        &self,
+        key: &Key,
+    ) -> Result<Option<(Entry, crate::Source)>, CheckpointError> {
         let mut errors = 0;
         let mut damaged = None;
         for (i, tier) in self.tiers.iter().enumerate() {
@@ -128,10 +135,11 @@ impl Storage for Layered {
                         tier.counters.record(tier.storage.name(), TierEvent::Miss);
                         // A damaged copy must not hide a good one below; the core recomputes
                         // and overwrites every tier if none is intact.
-                        damaged.get_or_insert(entry);
+                        damaged.get_or_insert((entry, tier.storage.name()));
                         continue;
                     }
                     tier.counters.record(tier.storage.name(), TierEvent::Hit);
+                    let mut source = crate::Source::new(tier.storage.name());
                     // Promote, keeping the original created time so expiry stays right. Nearest
                     // tier first: each may hand back its own copy (the mmap store: its map of
                     // the file it just wrote), which the tiers above and the caller then get.
@@ -147,19 +155,23 @@ impl Storage for Layered {
                             upper
                                 .counters
                                 .record(upper.storage.name(), TierEvent::Promotion);
+                            source.promoted.insert(0, upper.storage.name().to_string());
                             entry = promoted;
                         }
                     }
-                    return Ok(Some(entry));
+                    return Ok(Some((entry, source)));
                 }
                 Ok(None) => tier.counters.record(tier.storage.name(), TierEvent::Miss),
                 Err(_) => errors += 1,
             }
         }
-        if let Some(entry) = damaged {
+        if let Some((entry, tier)) = damaged {
             // Only the stand-in leaves here: an unverified payload never reaches a caller
             // that trusts this store's loads (see `trusted`).
-            return Ok(Some(Entry::damaged(entry.meta.created)));
+            return Ok(Some((
+                Entry::damaged(entry.meta.created),
+                crate::Source::new(tier),
+            )));
         }
         if errors == self.tiers.len() {
             return Err(CheckpointError::storage(
@@ -200,6 +212,14 @@ impl Storage for Layered {
 
     fn tier_stats(&self) -> Vec<TierStats> {
         Layered::tier_stats(self)
+    }
+
+    async fn list_tiers(&self, scope: &Scope) -> Vec<Result<Vec<EntryInfo>, CheckpointError>> {
+        let mut out = Vec::with_capacity(self.tiers.len());
+        for tier in &self.tiers {
+            out.push(tier.note("list", tier.storage.list(scope).await));
+        }
+        out
     }
 
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {

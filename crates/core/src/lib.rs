@@ -32,6 +32,7 @@ pub mod raw;
 mod read_only;
 mod report;
 pub mod seal;
+mod storable;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -51,8 +52,9 @@ pub use layered::Layered;
 pub use outcome::{OkOnly, OkOrRaise, Outcome, Plain};
 pub use read_only::ReadOnly;
 pub use report::warn_line;
+pub use storable::{Storable, ValueCodec};
 pub use storage::{IntoStorage, KeyLock, Storage};
-pub use tier_stats::TierStats;
+pub use tier_stats::{Source, TierStats};
 
 /// Re-exported for backends and generated code.
 pub use async_trait::async_trait;

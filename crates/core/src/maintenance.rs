@@ -30,6 +30,10 @@ impl Tally {
 }
 
 /// One function's entries, per identity version.
+///
+/// Through a stack of tiers an entry counts once however many tiers hold a copy of it, and
+/// its bytes are what every tier holding it stores: `current.bytes + invalidated.bytes` is
+/// the sum of `tiers[i].stored.bytes`, and each tier's `stored` is what that tier alone holds.
 #[derive(Clone, Debug, Default)]
 pub struct FnStats {
     /// Entries of the identity in use.
@@ -38,31 +42,79 @@ pub struct FnStats {
     pub invalidated: Tally,
     /// Per identity.
     pub versions: BTreeMap<Digest, Tally>,
-    /// For a stack of tiers, each tier's hit, miss, promotion and error counters in this
-    /// process (filled by `handle().stats()`; empty otherwise).
+    /// For a stack of tiers, each tier's entries and bytes (`stored`) and its hit, miss,
+    /// promotion and error counters in this process, top first; empty for a single backend.
     pub tiers: Vec<crate::TierStats>,
 }
 
-/// Statistics of one function against its current identity.
+impl FnStats {
+    /// Counts one listed copy of an entry: its bytes always, the entry itself only on its
+    /// first copy (`first`).
+    fn count(&mut self, info: &EntryInfo, current: Digest, first: bool) {
+        let entries = u64::from(first);
+        let tallies = [
+            self.versions.entry(info.key.identity).or_default(),
+            if info.key.identity == current {
+                &mut self.current
+            } else {
+                &mut self.invalidated
+            },
+        ];
+        for t in tallies {
+            t.entries += entries;
+            t.bytes += info.size;
+        }
+    }
+}
+
+/// Statistics of one function against its current identity; for a stack of tiers, per tier
+/// as well (see [`FnStats`]).
 pub async fn fn_stats(
     storage: &dyn Storage,
     path: &Arc<FnPath>,
     current: Digest,
 ) -> Result<FnStats, CheckpointError> {
+    let scope = Scope::Function(path.clone());
     let mut stats = FnStats::default();
-    for info in storage.list(&Scope::Function(path.clone())).await? {
-        stats
-            .versions
-            .entry(info.key.identity)
-            .or_default()
-            .add(&info);
-        if info.key.identity == current {
-            stats.current.add(&info);
-        } else {
-            stats.invalidated.add(&info);
+    let listings = if storage.tier_stats().is_empty() {
+        Vec::new()
+    } else {
+        storage.list_tiers(&scope).await
+    };
+    // Taken after listing, so a tier that failed to list shows it in `errors`.
+    let mut tiers = storage.tier_stats();
+    if listings.is_empty() || listings.len() != tiers.len() {
+        for info in storage.list(&scope).await? {
+            stats.count(&info, current, true);
+        }
+        stats.tiers = tiers;
+        return Ok(stats);
+    }
+    let mut seen = HashSet::new();
+    let mut failed = None;
+    let mut listed = false;
+    for (tier, listing) in tiers.iter_mut().zip(listings) {
+        match listing {
+            Ok(infos) => {
+                listed = true;
+                for info in infos {
+                    tier.stored.add(&info);
+                    let first = seen.insert(info.key.clone());
+                    stats.count(&info, current, first);
+                }
+            }
+            // Like a listing through the stack: a failing tier degrades (its `stored` stays
+            // zero and its `errors` counter says why); every tier failing is an error.
+            Err(e) => failed = Some(e),
         }
     }
-    Ok(stats)
+    match failed {
+        Some(e) if !listed => Err(e),
+        _ => {
+            stats.tiers = tiers;
+            Ok(stats)
+        }
+    }
 }
 
 /// Removes a function's entries of identities other than `keep_identity` (when given) and

@@ -5,12 +5,12 @@
 //! `Option<T>` included, caches the whole value.
 
 use crate::CheckpointError;
-use serde::{de::DeserializeOwned, Serialize};
 
 /// A return value, seen by the cache.
 pub trait Outcome: Sized {
-    /// What is stored and loaded.
-    type Value: Serialize + DeserializeOwned;
+    /// What is stored and loaded. No serde bound here: the macro checks it once, at the
+    /// return type, through [`crate::Storable`].
+    type Value;
     /// The value to store, or `None` when this outcome is not cached (an `Err`).
     fn cacheable(&self) -> Option<&Self::Value>;
     /// The outcome for a loaded value.
@@ -24,7 +24,7 @@ pub trait Outcome: Sized {
 /// A plain return type: the whole value is cached (`Option<T>` caches `Some` and `None`).
 pub struct Plain<T>(pub T);
 
-impl<T: Serialize + DeserializeOwned> Outcome for Plain<T> {
+impl<T> Outcome for Plain<T> {
     type Value = T;
     #[inline]
     fn cacheable(&self) -> Option<&T> {
@@ -39,7 +39,7 @@ impl<T: Serialize + DeserializeOwned> Outcome for Plain<T> {
 /// A `Result<T, E>`: only `Ok` is cached; errors are returned and retried next call.
 pub struct OkOnly<T, E>(pub Result<T, E>);
 
-impl<T: Serialize + DeserializeOwned, E> Outcome for OkOnly<T, E> {
+impl<T, E> Outcome for OkOnly<T, E> {
     type Value = T;
     #[inline]
     fn cacheable(&self) -> Option<&T> {
@@ -54,7 +54,7 @@ impl<T: Serialize + DeserializeOwned, E> Outcome for OkOnly<T, E> {
 /// A `Result<T, E>` under `on_error = "raise"`: cache failures become `Err(E::from(error))`.
 pub struct OkOrRaise<T, E>(pub Result<T, E>);
 
-impl<T: Serialize + DeserializeOwned, E: From<CheckpointError>> Outcome for OkOrRaise<T, E> {
+impl<T, E: From<CheckpointError>> Outcome for OkOrRaise<T, E> {
     type Value = T;
     #[inline]
     fn cacheable(&self) -> Option<&T> {

@@ -5,12 +5,12 @@ use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
 /// What happened on a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Event {
+#[derive(Clone, Copy)]
+pub(crate) enum Event<'a> {
     /// The body ran and its value was stored (verbosity ≥ 1).
     Computed,
-    /// A stored value was returned (verbosity 2).
-    Remembered,
+    /// A stored value was returned (verbosity 2), answered by this tier.
+    Remembered(&'a dyn std::fmt::Display),
 }
 
 fn colour() -> bool {
@@ -31,21 +31,30 @@ pub(crate) fn event(verbosity: u8, event: Event, function: &FnPath, call: &Diges
         Event::Computed => {
             tracing::info!(target: "checkpointer", function = %function, call = %call.short(16), "computed")
         }
-        Event::Remembered => {
-            tracing::debug!(target: "checkpointer", function = %function, call = %call.short(16), "remembered")
+        Event::Remembered(tier) => {
+            tracing::debug!(target: "checkpointer", function = %function, call = %call.short(16), tier = %tier, "remembered")
         }
     }
-    let (min, word, code) = match event {
-        Event::Computed => (1, "computed  ", "33"),
-        Event::Remembered => (2, "remembered", "32"),
-    };
-    if verbosity >= min {
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "[checkpointer] {} {function} [{}]",
-            paint(code, word),
-            call.short(12)
-        );
+    // `[checkpointer] WORD FUNCTION [CALL HASH PREFIX]`, and for a hit the tier that answered:
+    // the format README.md documents ("Reading the log lines").
+    match event {
+        Event::Computed if verbosity >= 1 => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[checkpointer] {} {function} [{}]",
+                paint("33", "computed  "),
+                call.short(12)
+            );
+        }
+        Event::Remembered(tier) if verbosity >= 2 => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[checkpointer] {} {function} [{}] from {tier}",
+                paint("32", "remembered"),
+                call.short(12)
+            );
+        }
+        _ => {}
     }
 }
 

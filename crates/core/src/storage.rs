@@ -38,6 +38,19 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         None
     }
 
+    /// [`Storage::load`], also saying where the entry came from: a single backend answers
+    /// itself (this default); [`crate::Layered`] names the tier that answered and the tiers
+    /// it promoted the entry into. The core uses it for its `remembered … from TIER` lines.
+    async fn load_from(
+        &self,
+        key: &Key,
+    ) -> Result<Option<(Entry, crate::Source)>, CheckpointError> {
+        Ok(self
+            .load(key)
+            .await?
+            .map(|entry| (entry, crate::Source::new(self.name()))))
+    }
+
     /// Whether an entry exists under `key`.
     async fn exists(&self, key: &Key) -> Result<bool, CheckpointError> {
         Ok(self.checkpoint_date(key).await?.is_some())
@@ -91,6 +104,14 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Per-tier hit, miss, promotion and error counters, for a stack of tiers
     /// ([`crate::Layered`]); empty for a single backend.
     fn tier_stats(&self) -> Vec<crate::TierStats> {
+        Vec::new()
+    }
+
+    /// For a stack of tiers, each tier's own listing of `scope` (or its error), in the order
+    /// of [`Storage::tier_stats`]; empty for a single backend. `handle().stats()` counts
+    /// entries and bytes per tier with it.
+    async fn list_tiers(&self, scope: &Scope) -> Vec<Result<Vec<EntryInfo>, CheckpointError>> {
+        let _ = scope;
         Vec::new()
     }
 }

@@ -1,16 +1,23 @@
-//! Per-tier counters of a [`crate::Layered`] stack: hits, misses, promotions, errors.
+//! Per-tier figures of a [`crate::Layered`] stack: hits, misses, promotions, errors, and what
+//! each tier holds; and [`Source`], which tier answered a load.
 //!
 //! Counted on every load through the stack (relaxed atomics: a hit costs one increment) and
 //! reported by `handle().stats()` (see [`crate::maintenance::FnStats::tiers`]); each event is
 //! also a `tracing` event at debug level, target `checkpointer`, field `tier`.
 
+use crate::maintenance::Tally;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One tier's counters since the stack was opened.
+/// One tier's counters since the stack was opened, and what it holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TierStats {
     /// The tier's name (`memory`, `fs`, `ro:s3`, …).
     pub tier: String,
+    /// The function's entries in this tier, every identity, and the bytes this tier counts
+    /// for them (filled by `handle().stats()`; zero when the tier could not be listed). Over
+    /// the tiers these bytes add up to `FnStats::current.bytes + FnStats::invalidated.bytes`.
+    pub stored: Tally,
     /// Loads this tier answered with an intact entry.
     pub hits: u64,
     /// Loads this tier was asked and did not answer (absent or damaged).
@@ -54,10 +61,42 @@ impl Counters {
     pub(crate) fn snapshot(&self, tier: &str) -> TierStats {
         TierStats {
             tier: tier.to_string(),
+            stored: Tally::default(),
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             promotions: self.promotions.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Where a loaded entry came from: the tier that answered, and the tiers above it the entry
+/// was copied into on the way (top first). Displays as `fs` or `s3, promoted to memory,fs`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    /// The tier that answered (`memory`, `fs`, `ro:s3`, …; a single backend's own name).
+    pub tier: String,
+    /// The tiers the entry was promoted into, top first (read-only tiers and failed
+    /// promotions are not among them).
+    pub promoted: Vec<String>,
+}
+
+impl Source {
+    /// An answer from `tier`, promoted nowhere.
+    pub fn new(tier: &str) -> Self {
+        Source {
+            tier: tier.to_string(),
+            promoted: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.tier)?;
+        if !self.promoted.is_empty() {
+            write!(f, ", promoted to {}", self.promoted.join(","))?;
+        }
+        Ok(())
     }
 }

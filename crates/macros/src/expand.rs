@@ -64,6 +64,8 @@ struct Func {
     ret: Type,
     /// `::<T, N>` for calls, when it can be written (no `impl Trait` parameters).
     turbofish: TokenStream,
+    /// `::<T, N>` for the codec function, which has no `impl Trait` parameters.
+    codec_turbofish: TokenStream,
 }
 
 pub fn expand(opts: Options, input: ItemFn) -> syn::Result<TokenStream> {
@@ -174,12 +176,24 @@ fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
         ReturnType::Default => parse_quote!(()),
         ReturnType::Type(_, ty) => (**ty).clone(),
     };
+    if let Some(hidden) = impl_trait(&ret) {
+        return Err(syn::Error::new_spanned(
+            hidden,
+            "`#[checkpoint]` needs the return type written out: a hit decodes the stored value back into that type, which `impl Trait` hides. Name the concrete type here",
+        ));
+    }
     let raise = matches!(opts.on_error, Some((OnErrorOpt::Raise, _)));
     let (wrap, stored) = match result_ok_type(&ret) {
         Some(ok) if raise => (Wrap::OkOrRaise, ok),
         Some(ok) => (Wrap::OkOnly, ok),
         None => (Wrap::Plain, ret.clone()),
     };
+    if let Type::Reference(r) = &stored {
+        return Err(syn::Error::new_spanned(
+            r,
+            "`#[checkpoint]` cannot cache a reference: a hit decodes a new value, which a borrow cannot point into. Return an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`)",
+        ));
+    }
     let generic_args: Vec<TokenStream> = sig
         .generics
         .params
@@ -190,10 +204,15 @@ fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
             GenericParam::Lifetime(_) => None,
         })
         .collect();
-    let turbofish = if generic_args.is_empty() || params.iter().any(|p| p.impl_trait) {
+    let codec_turbofish = if generic_args.is_empty() {
         TokenStream::new()
     } else {
         quote!(::<#(#generic_args),*>)
+    };
+    let turbofish = if params.iter().any(|p| p.impl_trait) {
+        TokenStream::new()
+    } else {
+        codec_turbofish.clone()
     };
     Ok(Func {
         name,
@@ -207,6 +226,7 @@ fn analyze(opts: &Options, mut item: ItemFn) -> syn::Result<Func> {
         stored,
         ret,
         turbofish,
+        codec_turbofish,
         item,
     })
 }
@@ -239,13 +259,18 @@ fn mut_reference(ty: &Type) -> Option<&syn::TypeReference> {
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {
-    struct Find(bool);
-    impl<'a> syn::visit::Visit<'a> for Find {
-        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
-            self.0 = true;
+    impl_trait(ty).is_some()
+}
+
+/// The first `impl Trait` inside `ty`, if any.
+fn impl_trait(ty: &Type) -> Option<&syn::TypeImplTrait> {
+    struct Find<'a>(Option<&'a syn::TypeImplTrait>);
+    impl<'a> syn::visit::Visit<'a> for Find<'a> {
+        fn visit_type_impl_trait(&mut self, t: &'a syn::TypeImplTrait) {
+            self.0.get_or_insert(t);
         }
     }
-    let mut f = Find(false);
+    let mut f = Find(None);
     syn::visit::Visit::visit_type(&mut f, ty);
     f.0
 }
@@ -322,6 +347,38 @@ impl Func {
             quote!(unsafe { #call })
         } else {
             call
+        }
+    }
+
+    /// A call of the hidden function returning the stored type's codec.
+    fn codec(&self) -> TokenStream {
+        let name = codec_ident(&self.name_str);
+        let turbofish = &self.codec_turbofish;
+        if self.in_impl {
+            quote!(Self::#name #turbofish())
+        } else {
+            quote!(#name #turbofish())
+        }
+    }
+
+    /// The hidden function returning `<Stored as Storable>::CODEC`: the one place the serde
+    /// bound is checked, spanned on the stored type, so a type without serde is one error
+    /// there (the wrapper and companions only call this function, which has no bound).
+    fn codec_fn(&self, cfg: &[Attribute]) -> TokenStream {
+        let p = p();
+        let stored = &self.stored;
+        let span = stored.span();
+        let check = quote_spanned!(span=> <#stored as #p::Storable>::CODEC);
+        let name = codec_ident(&self.name_str);
+        let generics = &self.item.sig.generics;
+        let where_clause = &generics.where_clause;
+        quote! {
+            #(#cfg)*
+            #[doc(hidden)]
+            #[allow(dead_code, clippy::extra_unused_type_parameters)]
+            fn #name #generics () -> #p::ValueCodec<#stored> #where_clause {
+                #check
+            }
         }
     }
 
@@ -405,6 +462,12 @@ impl Func {
             }
             let span = param.ty.span();
             match &param.mode {
+                // `<Ty as ObjectHash>`: a type without it is one error, at the type (an
+                // `impl Trait` type cannot be named: the argument is then the span).
+                HashMode::Direct if !param.impl_trait => {
+                    let ty = &param.ty;
+                    parts.push(quote_spanned!(span=> <#ty as #p::ObjectHash>::object_hash(&#id, &mut #h);))
+                }
                 HashMode::Direct => {
                     parts.push(quote_spanned!(span=> #p::ObjectHash::object_hash(&#id, &mut #h);))
                 }
@@ -494,6 +557,10 @@ fn collect_pat_idents(pat: &Pat, out: &mut Vec<Ident>) {
 
 fn original_ident(name: &str) -> Ident {
     format_ident!("__checkpointer_{}_original", name)
+}
+
+fn codec_ident(name: &str) -> Ident {
+    format_ident!("__checkpointer_{}_codec", name)
 }
 
 /// The `fn() -> Checkpointer` building the options, and the `capture_once` hasher:
@@ -708,11 +775,15 @@ fn expand_free(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream 
         .into_iter()
         .map(|c| render_companion(f, c, &quote!(pub)));
 
+    let codec_fn = f.codec_fn(cfg);
+
     quote! {
         #wrapper
 
         #[doc(hidden)]
         #orig
+
+        #codec_fn
 
         #(#cfg)*
         #[doc(hidden)]
@@ -769,11 +840,15 @@ fn expand_method(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStrea
         "The cache handle of [`Self::{name_str}`]: identity, statistics, `cleanup` and `clear`."
     );
 
+    let codec_fn = f.codec_fn(cfg);
+
     quote! {
         #wrapper
 
         #[doc(hidden)]
         #orig
+
+        #codec_fn
 
         #(#cfg)*
         #[doc = #handle_doc]
@@ -824,11 +899,13 @@ fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], handle: &TokenStrea
     let hash = f.hash_block(opts, handle);
     let cached = if f.is_async {
         let closure = f.compute_closure();
-        quote!(#handle.call(__checkpointer_hasher, true, #closure).await)
+        let codec = f.codec();
+        quote!(#handle.call(__checkpointer_hasher, true, #codec, #closure).await)
     } else {
         // Sync: `call_sync` answers memory hits without building a future.
         let wrapped = f.wrap(f.call_original());
-        quote!(#handle.call_sync(__checkpointer_hasher, true, move || #wrapped))
+        let codec = f.codec();
+        quote!(#handle.call_sync(__checkpointer_hasher, true, #codec, move || #wrapped))
     };
     quote! {
         #(#attrs)*
@@ -906,7 +983,8 @@ fn companions(
             generic: true,
         },
     ];
-    let rerun = storage(quote!(#handle.rerun(__checkpointer_hasher, #closure)));
+    let codec = f.codec();
+    let rerun = storage(quote!(#handle.rerun(__checkpointer_hasher, #codec, #closure)));
     out.push(Companion {
         doc: format!("Runs `{fname}` and overwrites its cached entry for these arguments."),
         name: name("rerun"),
@@ -932,7 +1010,7 @@ fn companions(
         body: uncached_body,
         generic: true,
     });
-    let get = storage(quote!(#handle.get(#hash)));
+    let get = storage(quote!(#handle.get(#hash, #codec)));
     out.push(Companion {
         doc: format!("The cached value of `{fname}` for these arguments, or `Err(CheckpointError::NotCached)`; never runs the function."),
         name: name("get"),
@@ -955,7 +1033,7 @@ fn companions(
         body: quote!(#touch #get.unwrap_or(#default)),
         generic: true,
     });
-    let exists = storage(quote!(#handle.exists::<#stored>(#hash)));
+    let exists = storage(quote!(#handle.exists(#hash, #codec)));
     out.push(Companion {
         doc: format!(
             "Whether `{fname}` has a valid entry for these arguments (present, unexpired, intact and decodable: exactly when `get` would return it)."
@@ -981,7 +1059,7 @@ fn companions(
         body: quote!(#touch #delete),
         generic: true,
     });
-    let set = storage(quote!(#handle.set(#hash, &#value)));
+    let set = storage(quote!(#handle.set(#hash, #codec, &#value)));
     out.push(Companion {
         doc: format!(
             "Stores `{value}` as the result of `{fname}` for these arguments, without running it."

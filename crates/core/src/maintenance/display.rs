@@ -34,7 +34,9 @@ impl fmt::Display for Tally {
     }
 }
 
-/// `current code: 3 entries, 1.5 KiB; older code: 2 entries, 800 B in 1 version`.
+/// `current code: 3 entries, 1.5 KiB; older code: 2 entries, 800 B in 1 version (…)`, and
+/// for a stack of tiers one indented line per tier, whose bytes add up to the first line's:
+/// `  memory: 3 entries, 600 B (hits 3, misses 1, promotions 0, errors 0)`.
 impl fmt::Display for FnStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "current code: {}", self.current)?;
@@ -48,6 +50,13 @@ impl fmt::Display for FnStats {
                 f,
                 "; older code: {} in {older} {noun} (cleanup(true, false) removes them)",
                 self.invalidated
+            )?;
+        }
+        for t in &self.tiers {
+            write!(
+                f,
+                "\n  {}: {} (hits {}, misses {}, promotions {}, errors {})",
+                t.tier, t.stored, t.hits, t.misses, t.promotions, t.errors
             )?;
         }
         Ok(())
@@ -98,6 +107,31 @@ mod tests {
         assert_eq!(
             stats.to_string(),
             "current code: 3 entries, 1.5 KiB; older code: 1 entry, 80 B in 1 version (cleanup(true, false) removes them)"
+        );
+    }
+
+    #[test]
+    fn tiers_get_a_line_each() {
+        let mut stats = FnStats {
+            current: Tally {
+                entries: 1,
+                bytes: 300,
+            },
+            ..FnStats::default()
+        };
+        stats.versions.insert(Digest([1; 32]), stats.current);
+        for (tier, bytes, hits) in [("memory", 100, 2), ("fs", 200, 0)] {
+            stats.tiers.push(crate::TierStats {
+                tier: tier.into(),
+                stored: Tally { entries: 1, bytes },
+                hits,
+                misses: 1,
+                ..crate::TierStats::default()
+            });
+        }
+        assert_eq!(
+            stats.to_string(),
+            "current code: 1 entry, 300 B\n  memory: 1 entry, 100 B (hits 2, misses 1, promotions 0, errors 0)\n  fs: 1 entry, 200 B (hits 0, misses 1, promotions 0, errors 0)"
         );
     }
 }
