@@ -161,3 +161,78 @@ fn delete_reaches_every_tier() {
     assert!(date(&TIERS.s3, &k).is_none(), "still in S3");
     assert!(!tiered::exists(3).unwrap());
 }
+
+/// Storage and verbosity from the environment (`memory,fs,s3://…`, verbosity 2).
+#[checkpoint]
+fn reported(x: u64) -> Vec<u64> {
+    println!("BODY");
+    vec![x; 64]
+}
+
+#[test]
+fn child_reported() {
+    if !is_child("child_reported") {
+        return;
+    }
+    assert_eq!(reported(3).len(), 64);
+    assert_eq!(reported(3).len(), 64);
+    let stats = reported::handle().stats().unwrap();
+    let tier_bytes: u64 = stats.tiers.iter().map(|t| t.stored.bytes).sum();
+    assert_eq!(tier_bytes, stats.current.bytes + stats.invalidated.bytes);
+    assert_eq!(stats.current.entries, 1, "{stats:?}");
+    println!("STATS\n{stats}\nEND");
+}
+
+/// The `remembered` lines of a child, without the call hash prefix.
+fn hit_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("[checkpointer] remembered"))
+        .map(|l| l.split(']').next_back().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn hits_from_s3_name_it_and_every_tier_counts_its_bytes() {
+    let url = fresh_url("reported");
+    let mut env: Vec<(String, String)> = child_env();
+    env.push(("CHECKPOINTER_STORAGE".into(), format!("memory,fs,{url}")));
+    env.push(("CHECKPOINTER_VERBOSITY".into(), "2".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    let first = run_child("child_reported", a.path(), &env);
+    first.assert_ok();
+    assert_eq!(count(&first.stdout, "BODY"), 1, "{}", first.stdout);
+    assert_eq!(
+        hit_lines(&first.stderr),
+        [" from memory"],
+        "{}",
+        first.stderr
+    );
+
+    // Another machine: its memory and fs are empty, S3 answers and fills both.
+    let second = run_child("child_reported", b.path(), &env);
+    second.assert_ok();
+    assert_eq!(count(&second.stdout, "BODY"), 0, "{}", second.stdout);
+    assert_eq!(
+        hit_lines(&second.stderr),
+        [" from s3, promoted to memory,fs", " from memory"],
+        "{}",
+        second.stderr
+    );
+    let stats: Vec<&str> = second
+        .stdout
+        .lines()
+        .skip_while(|l| !l.ends_with("STATS"))
+        .skip(1)
+        .take_while(|l| *l != "END")
+        .collect();
+    assert_eq!(stats.len(), 4, "{stats:?}");
+    for (line, tier) in stats[1..].iter().zip(["memory", "fs", "s3"]) {
+        assert!(
+            line.starts_with(&format!("  {tier}: 1 entry, ")),
+            "{stats:?}"
+        );
+    }
+}
