@@ -86,7 +86,7 @@ fn remembered(c: &Child) -> Vec<String> {
         .collect()
 }
 
-fn env<'a>(storage: &'a str) -> [(&'a str, &'a str); 2] {
+fn env(storage: &str) -> [(&str, &str); 2] {
     [
         ("CHECKPOINTER_STORAGE", storage),
         ("CHECKPOINTER_VERBOSITY", "2"),
