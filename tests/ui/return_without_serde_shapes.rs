@@ -46,6 +46,27 @@ impl Service {
         let _ = x;
         Report
     }
+
+    #[checkpoint]
+    fn itself(x: u64) -> Self {
+        let _ = x;
+        Service
+    }
+}
+
+#[derive(Debug)]
+struct AppError;
+
+impl From<checkpointer::CheckpointError> for AppError {
+    fn from(_: checkpointer::CheckpointError) -> Self {
+        AppError
+    }
+}
+
+#[checkpoint(on_error = "raise")]
+fn raised(x: u64) -> Result<Report, AppError> {
+    let _ = x;
+    Ok(Report)
 }
 
 fn main() {}
