@@ -702,3 +702,31 @@ fn associated_function_without_self() {
         .name
         .ends_with("Factory.build"));
 }
+
+static TRIMS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(ObjectHash)]
+struct Label(String);
+
+impl Label {
+    /// A lifetime in the return type: cached like any value, and a hit decodes an owned copy.
+    /// (An elided one, `Cow<'_, str>`, is not supported: `get_or`'s `default` would take a
+    /// lifetime of its own.)
+    #[checkpoint(storage = "memory", verbosity = 0)]
+    #[allow(clippy::needless_lifetimes)]
+    fn trimmed<'a>(&'a self) -> std::borrow::Cow<'a, str> {
+        TRIMS.fetch_add(1, SeqCst);
+        std::borrow::Cow::Borrowed(self.0.trim())
+    }
+}
+
+#[test]
+fn a_lifetime_in_the_return_type_is_cached() {
+    let label = Label("  a ".into());
+    assert_eq!(label.trimmed(), "a");
+    let hit = label.trimmed();
+    assert_eq!(hit, "a");
+    assert!(matches!(hit, std::borrow::Cow::Owned(_)), "decoded");
+    assert_eq!(TRIMS.load(SeqCst), 1);
+    assert_eq!(label.trimmed_get().unwrap(), "a");
+}

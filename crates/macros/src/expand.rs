@@ -350,25 +350,46 @@ impl Func {
         }
     }
 
-    /// A call of the hidden function returning the stored type's codec.
+    /// Whether the function has type or const parameters.
+    fn is_generic(&self) -> bool {
+        !self.codec_turbofish.is_empty()
+    }
+
+    /// `<Stored as Storable>::CODEC`, spanned on the stored type: the only serde bound in the
+    /// expansion (`CachedFn` and `Outcome` have none), so a type without serde is one error
+    /// there. Written out where it is used: rustc reports identical errors once. A generic
+    /// function's error also suggests a `where` clause at a place that differs per generated
+    /// function, so there it is checked once, in a hidden function the others call.
     fn codec(&self) -> TokenStream {
-        let name = codec_ident(&self.name_str);
-        let turbofish = &self.codec_turbofish;
-        if self.in_impl {
-            quote!(Self::#name #turbofish())
+        if self.is_generic() {
+            let name = codec_ident(&self.name_str);
+            let turbofish = &self.codec_turbofish;
+            if self.in_impl {
+                quote!(Self::#name #turbofish())
+            } else {
+                quote!(#name #turbofish())
+            }
         } else {
-            quote!(#name #turbofish())
+            self.codec_check()
         }
     }
 
-    /// The hidden function returning `<Stored as Storable>::CODEC`: the one place the serde
-    /// bound is checked, spanned on the stored type, so a type without serde is one error
-    /// there (the wrapper and companions only call this function, which has no bound).
-    fn codec_fn(&self, cfg: &[Attribute]) -> TokenStream {
+    fn codec_check(&self) -> TokenStream {
         let p = p();
         let stored = &self.stored;
-        let span = stored.span();
-        let check = quote_spanned!(span=> <#stored as #p::Storable>::CODEC);
+        quote_spanned!(stored.span()=> <#stored as #p::Storable>::CODEC)
+    }
+
+    /// The hidden codec function of a generic function (see [`Func::codec`]). Not used for
+    /// the others: its signature has no inputs, so an elided lifetime in the stored type
+    /// (`-> Cow<str>`) could not be written there.
+    fn codec_fn(&self, cfg: &[Attribute]) -> TokenStream {
+        if !self.is_generic() {
+            return TokenStream::new();
+        }
+        let p = p();
+        let stored = &self.stored;
+        let check = self.codec_check();
         let name = codec_ident(&self.name_str);
         let generics = &self.item.sig.generics;
         let where_clause = &generics.where_clause;
