@@ -1,6 +1,7 @@
 //! `CachedFn`: the per-function runtime behind `#[checkpoint]` and its companions.
 
 use crate::config::{OnError, OpenTier, Resolved};
+use crate::decoded::Memo;
 use crate::flight::{Flights, Leader, Role};
 use crate::report::{self, Event};
 use crate::{
@@ -320,15 +321,20 @@ impl CachedFn {
         config: &Resolved,
         key: &Key,
         announce: bool,
+        memo: Option<Memo<T>>,
     ) -> Result<Option<T>, CheckpointError> {
-        let loaded = match config.storage.load_now(key) {
-            Some(now) => now?,
-            None => config.storage.load(key).await?,
+        // Only entries a store answered without waiting (memory) are remembered decoded: a
+        // store that reads bytes hands out a new buffer on every load.
+        let (loaded, memo) = match config.storage.load_now(key) {
+            Some(now) => (now?, memo),
+            None => (config.storage.load(key).await?, None),
         };
-        Ok(loaded.and_then(|entry| self.accept(state, config, key, entry, announce)))
+        Ok(loaded.and_then(|entry| self.accept(state, config, key, entry, announce, memo)))
     }
 
-    /// Judges a loaded entry: expired, damaged or undecodable entries are misses.
+    /// Judges a loaded entry: expired, damaged or undecodable entries are misses. With a
+    /// `memo`, a value decoded from this very buffer before is returned as a clone (see
+    /// `decoded.rs`), and a newly decoded one is remembered.
     fn accept<T: DeserializeOwned>(
         &self,
         state: &State,
@@ -336,12 +342,20 @@ impl CachedFn {
         key: &Key,
         entry: Entry,
         announce: bool,
+        memo: Option<Memo<T>>,
     ) -> Option<T> {
         if let Some(expiry) = &config.expiry {
             if expiry.is_expired(entry.meta.created, SystemTime::now()) {
                 return None;
             }
         }
+        if let Some(memo) = memo {
+            if let Some(v) = memo.recall(&entry, key) {
+                return Some(v);
+            }
+        }
+        // Kept for remembering: `opened` consumes the entry.
+        let remembered = memo.map(|m| (m, entry.clone()));
         let checked = if entry.is_damaged() {
             Err(CheckpointError::Corrupt(
                 "the stored entry is damaged".into(),
@@ -355,7 +369,12 @@ impl CachedFn {
             .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))
             .and_then(crate::compress::expand);
         match opened.and_then(|entry| codec::decode::<T>(&entry)) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                if let Some((memo, entry)) = remembered {
+                    memo.remember(&entry, key, &v);
+                }
+                Some(v)
+            }
             Err(e) => {
                 let message = format!(
                     "entry [{}] is unusable, recomputing: {e}",
@@ -413,10 +432,24 @@ impl CachedFn {
         when: bool,
         f: impl FnOnce() -> Fut,
     ) -> O {
+        self.call_memo(None, hasher, when, f).await
+    }
+
+    /// [`Self::call`], remembering decoded values of memory hits with `memo` (the macro
+    /// passes one for `Clone` return types; see `decoded.rs`).
+    pub async fn call_memo<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
-            Prepared::Cached(state, config, key) => self.call_keyed(state, config, key, f).await,
+            Prepared::Cached(state, config, key) => {
+                self.call_keyed(state, config, key, memo, f).await
+            }
         }
     }
 
@@ -424,17 +457,30 @@ impl CachedFn {
     /// (memory) returns here without building a future; everything else runs [`Self::call`]'s
     /// path under `block_on`.
     pub fn call_sync<O: Outcome>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> O) -> O {
+        self.call_sync_memo(None, hasher, when, f)
+    }
+
+    /// [`Self::call_sync`], remembering decoded values of memory hits with `memo` (the
+    /// macro passes one for `Clone` return types; see `decoded.rs`).
+    pub fn call_sync_memo<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        f: impl FnOnce() -> O,
+    ) -> O {
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
                 if let Some(Ok(Some(entry))) = config.storage.load_now(&key) {
-                    if let Some(v) = self.accept(state, config, &key, entry, true) {
+                    if let Some(v) = self.accept(state, config, &key, entry, true, memo) {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
                 }
-                crate::block_on(self.call_keyed(state, config, key, || std::future::ready(f())))
+                let compute = || std::future::ready(f());
+                crate::block_on(self.call_keyed(state, config, key, memo, compute))
             }
         }
     }
@@ -444,9 +490,13 @@ impl CachedFn {
         state: &State,
         config: &Resolved,
         key: Key,
+        memo: Option<Memo<O::Value>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        match self.lookup::<O::Value>(state, config, &key, true).await {
+        match self
+            .lookup::<O::Value>(state, config, &key, true, memo)
+            .await
+        {
             Ok(Some(v)) => {
                 report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                 return O::from_value(v);
@@ -469,7 +519,10 @@ impl CachedFn {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
                     let stored = wait.await;
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
+                    if let Ok(Some(v)) = self
+                        .lookup::<O::Value>(state, config, &key, false, memo)
+                        .await
+                    {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -495,7 +548,10 @@ impl CachedFn {
                         }
                     };
                     // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
+                    if let Ok(Some(v)) = self
+                        .lookup::<O::Value>(state, config, &key, false, memo)
+                        .await
+                    {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -614,7 +670,7 @@ impl CachedFn {
     pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        self.lookup(state, &config, &key, true)
+        self.lookup(state, &config, &key, true, None)
             .await?
             .ok_or_else(|| CheckpointError::NotCached {
                 function: state.path.to_string(),
@@ -631,7 +687,7 @@ impl CachedFn {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
         Ok(self
-            .lookup::<T>(state, &config, &key, false)
+            .lookup::<T>(state, &config, &key, false, None)
             .await?
             .is_some())
     }

@@ -77,7 +77,7 @@ pub mod sweep;
 pub use sweep::SweepReport;
 
 use checkpointer_core::{
-    async_trait, envelope, Bytes, CheckpointError, Entry, EntryInfo, EntryMeta, Key, KeyLock,
+    async_trait, envelope, read_hashed, CheckpointError, Entry, EntryInfo, EntryMeta, Key, KeyLock,
     Scope, Storage,
 };
 use std::collections::HashSet;
@@ -535,11 +535,10 @@ fn split_rel(rel: &str) -> (&str, &str) {
     rel.rsplit_once('/').unwrap_or(("", rel))
 }
 
-/// Reads a whole entry file already opened, or says why it cannot be an entry.
+/// Reads a whole entry file already opened, or says why it cannot be an entry. A large
+/// payload is hashed while it is read (see `checkpointer_core::read_hashed`).
 fn read_entry(file: &mut File, len: u64) -> io::Result<Result<Entry, CheckpointError>> {
-    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.read_to_end(&mut buf)?;
-    Ok(Entry::from_envelope(Bytes::from(buf)))
+    Ok(Entry::from_envelope(read_hashed::read_envelope(file, len)?))
 }
 
 impl FsStore {
