@@ -26,9 +26,11 @@ const CHUNK: usize = 1 << 20;
 pub fn read_envelope<R: Read + Send>(reader: &mut R, len: u64) -> io::Result<Bytes> {
     let n = usize::try_from(len).map_err(|_| io::Error::other("file too large for memory"))?;
     if n < envelope::HEADER_LEN + PARALLEL_THRESHOLD {
-        // `len` is the file's size when it was opened; the file may have changed since.
-        let mut buf = Vec::with_capacity(n.min(PARALLEL_THRESHOLD + envelope::HEADER_LEN));
-        reader.read_to_end(&mut buf)?;
+        // `len` is the file's size when it was opened; a file that grew since reads one byte
+        // more, and then fails its framing check. (Through `Take`, not `File::read_to_end`,
+        // which would ask the file for its size and position again: two system calls.)
+        let mut buf = Vec::with_capacity(n);
+        Read::take(&mut *reader, len + 1).read_to_end(&mut buf)?;
         return Ok(Bytes::from(buf));
     }
     // Zeroed pages come from the kernel untouched: they cost nothing until the read writes them.
