@@ -191,3 +191,73 @@ fn tiers_stay_coherent() {
     assert!(tiered::delete(1).unwrap());
     assert_ne!(tiered(1), (5, 5));
 }
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn first_of(x: u32) -> (u32, String) {
+    (x, "first".into())
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn second_of(x: u32) -> (u32, String) {
+    (x, "second".into())
+}
+
+#[test]
+fn equal_arguments_of_two_functions_never_mix() {
+    for _ in 0..3 {
+        assert_eq!(first_of(1), (1, "first".to_string()));
+        assert_eq!(second_of(1), (1, "second".to_string()));
+    }
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn raced(x: u32) -> u64 {
+    u64::from(x)
+}
+
+/// A writer sets ever larger values while a reader hits the same call: the reader must never
+/// see a value older than one whose `set` had returned before its call began.
+#[test]
+fn a_concurrent_set_is_never_outlived() {
+    use std::sync::atomic::AtomicU64;
+    static DONE: AtomicU64 = AtomicU64::new(0);
+    const ROUNDS: u64 = 20_000;
+    raced(1);
+    raced::set(0, 1).unwrap();
+    let writer = std::thread::spawn(|| {
+        for i in 1..=ROUNDS {
+            raced::set(i, 1).unwrap();
+            DONE.store(i, Ordering::SeqCst);
+        }
+    });
+    let mut seen = 0;
+    loop {
+        let before = DONE.load(Ordering::SeqCst);
+        let v = raced(1);
+        assert!(v >= before, "stale: got {v} after set({before}) returned");
+        seen += 1;
+        if before == ROUNDS {
+            break;
+        }
+    }
+    writer.join().unwrap();
+    assert!(seen > 0);
+    assert_eq!(raced(1), ROUNDS);
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn reinitialized(x: u32) -> (u32, u32) {
+    (x, next())
+}
+
+#[test]
+fn reinit_starts_afresh_but_keeps_the_store() {
+    let a = reinitialized(1);
+    assert_eq!(reinitialized(1), a);
+    reinitialized::handle().reinit();
+    // The store is resolved again (a new memory store): computed again, then remembered.
+    let b = reinitialized(1);
+    assert_eq!(reinitialized(1), b);
+    assert!(reinitialized::delete(1).unwrap());
+    assert_ne!(reinitialized(1), b);
+}

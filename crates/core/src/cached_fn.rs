@@ -1,7 +1,7 @@
 //! `CachedFn`: the per-function runtime behind `#[checkpoint]` and its companions.
 
 use crate::config::{OnError, OpenTier, Resolved};
-use crate::decoded::Memo;
+use crate::decoded::{Call, Memo};
 use crate::flight::{Flights, Leader, Role};
 use crate::report::{self, Event};
 use crate::{
@@ -444,13 +444,90 @@ impl CachedFn {
         when: bool,
         f: impl FnOnce() -> Fut,
     ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
+                if let Some(o) = self.hit_now(state, config, &key, memo, args.as_ref()) {
+                    return o;
+                }
                 self.call_keyed(state, config, key, memo, f).await
             }
         }
+    }
+
+    /// A repeated call answered from the argument table (see `decoded.rs`): same function
+    /// state, same argument bytes, the store unchanged since, the entry unexpired. Not taken
+    /// when hits are logged (the log line names the call hash, which this skips).
+    #[inline]
+    fn recall_call<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: &Hasher,
+        when: bool,
+    ) -> Option<O> {
+        let memo = memo?;
+        if !when || !self.keyed_by_args() {
+            return None;
+        }
+        let state = self.state();
+        let config = state.config.as_ref().ok().filter(|c| c.enabled)?;
+        if config.verbosity >= 2 || report::hits_traced() {
+            return None;
+        }
+        let generation = config.storage.generation()?;
+        let call = self.call_site(state, hasher.inline_bytes()?);
+        let (value, created) = memo.recall_call(&call, generation)?;
+        if let Some(expiry) = &config.expiry {
+            if expiry.is_expired(created, SystemTime::now()) {
+                return None;
+            }
+        }
+        Some(O::from_value(value))
+    }
+
+    /// Whether the call hash is the arguments alone (with what the state fixes): no `env` or
+    /// `files`, whose values are read on every call.
+    #[inline]
+    fn keyed_by_args(&self) -> bool {
+        self.info.env.is_empty() && self.info.files.is_empty()
+    }
+
+    fn call_site<'a>(&self, state: &State, args: &'a [u8]) -> Call<'a> {
+        Call {
+            site: self as *const CachedFn as usize,
+            state: state as *const State as usize,
+            args,
+        }
+    }
+
+    /// A hit in a store that answers without waiting (memory), remembered for the argument
+    /// table when `args` are given.
+    #[inline]
+    fn hit_now<O: Outcome>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: &Key,
+        memo: Option<Memo<O::Value>>,
+        args: Option<&Args>,
+    ) -> Option<O> {
+        // Read before the load: a store or delete after this read changes it, so a value
+        // remembered under it can never outlive the entry it came from.
+        let generation = memo.and(args).and_then(|_| config.storage.generation());
+        let entry = config.storage.load_now(key)?.ok()??;
+        let kept = generation.map(|g| (g, entry.clone()));
+        let v = self.accept(state, config, key, entry, true, memo)?;
+        if let (Some((g, entry)), Some(memo), Some(args)) = (kept, memo, args) {
+            let call = self.call_site(state, args.bytes());
+            memo.remember_call(&call, g, &entry, &v);
+        }
+        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+        Some(O::from_value(v))
     }
 
     /// The cached call of a sync function. A hit in a store that answers without waiting
@@ -469,15 +546,16 @@ impl CachedFn {
         when: bool,
         f: impl FnOnce() -> O,
     ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
-                if let Some(Ok(Some(entry))) = config.storage.load_now(&key) {
-                    if let Some(v) = self.accept(state, config, &key, entry, true, memo) {
-                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
-                        return O::from_value(v);
-                    }
+                if let Some(o) = self.hit_now(state, config, &key, memo, args.as_ref()) {
+                    return o;
                 }
                 let compute = || std::future::ready(f());
                 crate::block_on(self.call_keyed(state, config, key, memo, compute))
@@ -756,6 +834,30 @@ impl CachedFn {
             &crate::Scope::Function(state.path.clone()),
             rule,
         ))
+    }
+}
+
+/// A copy of a call's argument bytes, kept past the hasher for the argument table.
+struct Args {
+    buf: [u8; Hasher::INLINE],
+    len: usize,
+}
+
+impl Args {
+    /// The arguments written to `hasher`, when a memo may remember them.
+    #[inline]
+    fn of(memo: bool, hasher: &Hasher) -> Option<Args> {
+        let bytes = hasher.inline_bytes().filter(|_| memo)?;
+        let mut buf = [0u8; Hasher::INLINE];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Some(Args {
+            buf,
+            len: bytes.len(),
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 

@@ -10,6 +10,16 @@
 //! eviction or expiry the store returns another buffer or none, and the slot simply does not
 //! match. Expiry and `when` are judged before this is consulted, as for any hit.
 //!
+//! **Repeated calls with the same arguments** skip even the store's lookup: a second table
+//! maps a call's exact argument bytes (as written to the call hash, when they fit inline)
+//! for one function state to the value, together with the store's
+//! [`generation`](crate::Storage::generation) read *before* the load that produced it. Every
+//! store and delete in that store changes the generation, so while it is unchanged the store
+//! would answer that call with the same entry — and decoding it would give the same value.
+//! Only functions whose call hash is the arguments alone (no `env`/`files`, whose values are
+//! read on every call) use it, and expiry is judged on every hit from the entry's creation
+//! time.
+//!
 //! **Bounds.** One small direct-mapped table per thread ([`SLOTS`] slots), holding only values
 //! whose payload is at most [`MAX_PAYLOAD`] bytes, so it holds at most that many small
 //! buffers and their values per thread. Values stay on the thread that decoded them, so they
@@ -20,11 +30,13 @@
 //! `Some` exactly when `T: Clone + 'static`), and passes `None` for anything it cannot prove
 //! `'static` (types with lifetimes or generic parameters).
 
+use crate::hash::Hasher;
 use crate::{Digest, Entry, Key};
 use bytes::Bytes;
 use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::time::SystemTime;
 
 /// Slots per thread.
 pub const SLOTS: usize = 64;
@@ -40,8 +52,51 @@ struct Slot {
     value: Box<dyn Any>,
 }
 
+/// A remembered call: one function state, the exact argument bytes, the store's generation.
+struct ArgSlot {
+    site: usize,
+    state: usize,
+    len: usize,
+    args: [u8; Hasher::INLINE],
+    generation: u64,
+    created: SystemTime,
+    value: Box<dyn Any>,
+}
+
 thread_local! {
     static TABLE: RefCell<Vec<Option<Slot>>> = RefCell::new((0..SLOTS).map(|_| None).collect());
+    static CALLS: RefCell<Vec<Option<ArgSlot>>> = RefCell::new((0..SLOTS).map(|_| None).collect());
+}
+
+/// One call of one function, as the argument table keys it.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    /// The function's runtime (its address).
+    pub site: usize,
+    /// Its resolved state (its address: a `reinit` makes a new one, with a new identity).
+    pub state: usize,
+    /// The argument bytes written to the call hash.
+    pub args: &'a [u8],
+}
+
+impl Call<'_> {
+    fn index(&self) -> usize {
+        // FxHash-style mixing; a collision only costs a slot.
+        let mut h = (self.site as u64) ^ (self.state as u64).rotate_left(17);
+        for chunk in self.args.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        (h >> 32) as usize % SLOTS
+    }
+
+    fn matches(&self, slot: &ArgSlot) -> bool {
+        slot.site == self.site
+            && slot.state == self.state
+            && slot.len == self.args.len()
+            && slot.args[..slot.len] == *self.args
+    }
 }
 
 /// The slot a payload buffer lives in.
@@ -55,6 +110,8 @@ fn index(payload: &Bytes) -> usize {
 pub struct Memo<T> {
     recall: fn(&Entry, &Key) -> Option<T>,
     remember: fn(&Entry, &Key, &T),
+    recall_call: fn(&Call<'_>, u64) -> Option<(T, SystemTime)>,
+    remember_call: fn(&Call<'_>, u64, &Entry, &T),
 }
 
 impl<T> Clone for Memo<T> {
@@ -77,6 +134,61 @@ impl<T> Memo<T> {
     pub(crate) fn remember(&self, entry: &Entry, key: &Key, value: &T) {
         (self.remember)(entry, key, value)
     }
+
+    /// The value remembered for `call` while the store's generation is `generation`, cloned,
+    /// with its entry's creation time.
+    #[inline]
+    pub(crate) fn recall_call(&self, call: &Call<'_>, generation: u64) -> Option<(T, SystemTime)> {
+        (self.recall_call)(call, generation)
+    }
+
+    /// Remembers `value`, decoded from `entry`, which the store answered for `call` after its
+    /// generation was read as `generation`.
+    #[inline]
+    pub(crate) fn remember_call(&self, call: &Call<'_>, generation: u64, entry: &Entry, value: &T) {
+        (self.remember_call)(call, generation, entry, value)
+    }
+}
+
+fn recall_call<T: Clone + 'static>(call: &Call<'_>, generation: u64) -> Option<(T, SystemTime)> {
+    CALLS
+        .try_with(|table| {
+            let table = table.try_borrow().ok()?;
+            let slot = table[call.index()].as_ref()?;
+            if slot.generation != generation || !call.matches(slot) {
+                return None;
+            }
+            let value = slot.value.downcast_ref::<T>()?.clone();
+            Some((value, slot.created))
+        })
+        .ok()
+        .flatten()
+}
+
+fn remember_call<T: Clone + 'static>(call: &Call<'_>, generation: u64, entry: &Entry, value: &T) {
+    if entry.payload.len() > MAX_PAYLOAD || call.args.len() > Hasher::INLINE {
+        return;
+    }
+    let mut args = [0u8; Hasher::INLINE];
+    args[..call.args.len()].copy_from_slice(call.args);
+    let slot = ArgSlot {
+        site: call.site,
+        state: call.state,
+        len: call.args.len(),
+        args,
+        generation,
+        created: entry.meta.created,
+        value: Box::new(value.clone()),
+    };
+    // Dropped after the borrow ends, as in `remember`.
+    let old = CALLS
+        .try_with(|table| {
+            let mut table = table.try_borrow_mut().ok()?;
+            table[call.index()].replace(slot)
+        })
+        .ok()
+        .flatten();
+    drop(old);
 }
 
 fn recall<T: Clone + 'static>(entry: &Entry, key: &Key) -> Option<T> {
@@ -148,6 +260,8 @@ impl<T: Clone + 'static> ViaClone<T> for &MemoProbe<T> {
         Some(Memo {
             recall: recall::<T>,
             remember: remember::<T>,
+            recall_call: recall_call::<T>,
+            remember_call: remember_call::<T>,
         })
     }
 }
