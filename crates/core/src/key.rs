@@ -312,7 +312,11 @@ mod tests {
             call: Digest([0x12; 32]),
         };
         let path = key.relative_path();
-        let want = format!("my_crate/a/b/Type.run/{}/12/{}", "ab".repeat(32), "12".repeat(31));
+        let want = format!(
+            "my_crate/a/b/Type.run/{}/12/{}",
+            "ab".repeat(32),
+            "12".repeat(31)
+        );
         assert_eq!(path, want);
         assert_eq!(Key::parse_relative_path(&path), Some(key));
     }
