@@ -138,9 +138,8 @@ fn cached_big_disk(n: usize) -> Result<Vec<f32>, String> {
 // `#[cached]` wants an owned key of a `Hash` type: `f32` is not `Hash`, and an owned 256 MiB
 // key would be a copy per call. What a Rust user writes instead is a map keyed by the bits,
 // looked up by borrowed slice: `cached`'s own `UnboundCache`, hashed and compared in full.
-static CACHED_HASH: std::sync::LazyLock<
-    std::sync::Mutex<cached::UnboundCache<Vec<u32>, u64>>,
-> = std::sync::LazyLock::new(|| std::sync::Mutex::new(cached::UnboundCache::new()));
+static CACHED_HASH: std::sync::LazyLock<std::sync::Mutex<cached::UnboundCache<Vec<u32>, u64>>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(cached::UnboundCache::new()));
 
 fn cached_hash(bits: &[u32]) -> u64 {
     use cached::Cached;
@@ -183,7 +182,11 @@ fn misses(w: &str, sys: &str, mut op: impl FnMut()) {
         calls += 1;
         op()
     });
-    assert_eq!(computed() - before, calls, "{w}/{sys}: a timed miss was a hit");
+    assert_eq!(
+        computed() - before,
+        calls,
+        "{w}/{sys}: a timed miss was a hit"
+    );
     emit(w, sys, &s);
 }
 
