@@ -279,7 +279,7 @@ fn main() {
             na("big_mmap", "cached", "no mmap store");
         }
         "many" => {
-            many("ours", |x| ours_many(x));
+            many("ours", ours_many);
             many("cached", |x| cached_many(x).expect("cached disk"));
         }
         other => {
