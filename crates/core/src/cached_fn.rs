@@ -1,6 +1,7 @@
 //! `CachedFn`: the per-function runtime behind `#[checkpoint]` and its companions.
 
 use crate::config::{OnError, OpenTier, Resolved};
+use crate::decoded::{Call, Memo};
 use crate::flight::{Flights, Leader, Role};
 use crate::report::{self, Event};
 use crate::{
@@ -320,19 +321,27 @@ impl CachedFn {
         codec: ValueCodec<T>,
         key: &Key,
         announce: bool,
+        memo: Option<Memo<T>>,
     ) -> Result<Option<(T, HitFrom<'c>)>, CheckpointError> {
-        let loaded = match config.storage.load_now(key) {
-            Some(now) => now?.map(|entry| (entry, HitFrom::Top(&*config.storage))),
-            None => (config.storage.load_from(key).await?)
-                .map(|(entry, source)| (entry, HitFrom::Loaded(source))),
+        // Only entries a store answered without waiting (memory) are remembered decoded: a
+        // store that reads bytes hands out a new buffer on every load.
+        let (loaded, memo) = match config.storage.load_now(key) {
+            Some(now) => (now?.map(|e| (e, HitFrom::Top(&*config.storage))), memo),
+            None => (
+                (config.storage.load_from(key).await?).map(|(e, s)| (e, HitFrom::Loaded(s))),
+                None,
+            ),
         };
         Ok(loaded.and_then(|(entry, from)| {
-            self.accept(state, config, codec, key, entry, announce)
+            self.accept(state, config, codec, key, entry, announce, memo)
                 .map(|v| (v, from))
         }))
     }
 
-    /// Judges a loaded entry: expired, damaged or undecodable entries are misses.
+    /// Judges a loaded entry: expired, damaged or undecodable entries are misses. With a
+    /// `memo`, a value decoded from this very buffer before is returned as a clone (see
+    /// `decoded.rs`), and a newly decoded one is remembered.
+    #[allow(clippy::too_many_arguments)]
     fn accept<T>(
         &self,
         state: &State,
@@ -341,12 +350,20 @@ impl CachedFn {
         key: &Key,
         entry: Entry,
         announce: bool,
+        memo: Option<Memo<T>>,
     ) -> Option<T> {
         if let Some(expiry) = &config.expiry {
             if expiry.is_expired(entry.meta.created, SystemTime::now()) {
                 return None;
             }
         }
+        if let Some(memo) = memo {
+            if let Some(v) = memo.recall(&entry, key) {
+                return Some(v);
+            }
+        }
+        // Kept for remembering: `opened` consumes the entry.
+        let remembered = memo.map(|m| (m, entry.clone()));
         let checked = if entry.is_damaged() {
             Err(CheckpointError::Corrupt(
                 "the stored entry is damaged".into(),
@@ -360,7 +377,12 @@ impl CachedFn {
             .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))
             .and_then(crate::compress::expand);
         match opened.and_then(|entry| codec.decode(&entry)) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                if let Some((memo, entry)) = remembered {
+                    memo.remember(&entry, key, &v);
+                }
+                Some(v)
+            }
             Err(e) => {
                 let message = format!(
                     "entry [{}] is unusable, recomputing: {e}",
@@ -421,13 +443,110 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> Fut,
     ) -> O {
+        self.call_memo(None, hasher, when, codec, f).await
+    }
+
+    /// [`Self::call`], remembering decoded values of memory hits with `memo` (the macro
+    /// passes one for `Clone` return types; see `decoded.rs`).
+    pub async fn call_memo<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        codec: ValueCodec<O::Value>,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
-                self.call_keyed(state, config, codec, key, f).await
+                if let Some(o) = self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
+                    return o;
+                }
+                self.call_keyed(state, config, codec, key, memo, f).await
             }
         }
+    }
+
+    /// A repeated call answered from the argument table (see `decoded.rs`): same function
+    /// state, same argument bytes, the store unchanged since, the entry unexpired. Not taken
+    /// when hits are logged (the log line names the call hash, which this skips).
+    #[inline]
+    fn recall_call<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: &Hasher,
+        when: bool,
+    ) -> Option<O> {
+        let memo = memo?;
+        if !when || !self.keyed_by_args() {
+            return None;
+        }
+        let state = self.state();
+        let config = state.config.as_ref().ok().filter(|c| c.enabled)?;
+        if config.verbosity >= 2 || report::hits_traced() {
+            return None;
+        }
+        let generation = config.storage.generation()?;
+        let call = self.call_site(state, hasher.inline_bytes()?);
+        let (value, created) = memo.recall_call(&call, generation)?;
+        if let Some(expiry) = &config.expiry {
+            if expiry.is_expired(created, SystemTime::now()) {
+                return None;
+            }
+        }
+        Some(O::from_value(value))
+    }
+
+    /// Whether the call hash is the arguments alone (with what the state fixes): no `env` or
+    /// `files`, whose values are read on every call.
+    #[inline]
+    fn keyed_by_args(&self) -> bool {
+        self.info.env.is_empty() && self.info.files.is_empty()
+    }
+
+    fn call_site<'a>(&self, state: &State, args: &'a [u8]) -> Call<'a> {
+        Call {
+            site: self as *const CachedFn as usize,
+            state: state as *const State as usize,
+            args,
+        }
+    }
+
+    /// A hit in a store that answers without waiting (memory), remembered for the argument
+    /// table when `args` are given.
+    #[inline]
+    fn hit_now<O: Outcome>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        codec: ValueCodec<O::Value>,
+        key: &Key,
+        memo: Option<Memo<O::Value>>,
+        args: Option<&Args>,
+    ) -> Option<O> {
+        // Read before the load: a store or delete after this read changes it, so a value
+        // remembered under it can never outlive the entry it came from.
+        let generation = memo.and(args).and_then(|_| config.storage.generation());
+        let entry = config.storage.load_now(key)?.ok()??;
+        let kept = generation.map(|g| (g, entry.clone()));
+        let v = self.accept(state, config, codec, key, entry, true, memo)?;
+        if let (Some((g, entry)), Some(memo), Some(args)) = (kept, memo, args) {
+            let call = self.call_site(state, args.bytes());
+            memo.remember_call(&call, g, &entry, &v);
+        }
+        let from = HitFrom::Top(&*config.storage);
+        report::event(
+            config.verbosity,
+            Event::Remembered(&from),
+            &state.path,
+            &key.call,
+        );
+        Some(O::from_value(v))
     }
 
     /// The cached call of a sync function. A hit in a store that answers without waiting
@@ -440,25 +559,32 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> O,
     ) -> O {
+        self.call_sync_memo(None, hasher, when, codec, f)
+    }
+
+    /// [`Self::call_sync`], remembering decoded values of memory hits with `memo` (the
+    /// macro passes one for `Clone` return types; see `decoded.rs`).
+    pub fn call_sync_memo<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        codec: ValueCodec<O::Value>,
+        f: impl FnOnce() -> O,
+    ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
-                if let Some(Ok(Some(entry))) = config.storage.load_now(&key) {
-                    if let Some(v) = self.accept(state, config, codec, &key, entry, true) {
-                        let from = HitFrom::Top(&*config.storage);
-                        report::event(
-                            config.verbosity,
-                            Event::Remembered(&from),
-                            &state.path,
-                            &key.call,
-                        );
-                        return O::from_value(v);
-                    }
+                if let Some(o) = self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
+                    return o;
                 }
-                crate::block_on(
-                    self.call_keyed(state, config, codec, key, || std::future::ready(f())),
-                )
+                let compute = || std::future::ready(f());
+                crate::block_on(self.call_keyed(state, config, codec, key, memo, compute))
             }
         }
     }
@@ -469,9 +595,10 @@ impl CachedFn {
         config: &Resolved,
         codec: ValueCodec<O::Value>,
         key: Key,
+        memo: Option<Memo<O::Value>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        match self.lookup(state, config, codec, &key, true).await {
+        match self.lookup(state, config, codec, &key, true, memo).await {
             Ok(Some((v, from))) => {
                 report::event(
                     config.verbosity,
@@ -500,7 +627,7 @@ impl CachedFn {
                 Role::Waiter(wait) => {
                     let stored = wait.await;
                     if let Ok(Some((v, from))) =
-                        self.lookup(state, config, codec, &key, false).await
+                        self.lookup(state, config, codec, &key, false, memo).await
                     {
                         report::event(
                             config.verbosity,
@@ -535,7 +662,7 @@ impl CachedFn {
                     };
                     // Another caller or process may have finished between our miss and now.
                     if let Ok(Some((v, from))) =
-                        self.lookup(state, config, codec, &key, false).await
+                        self.lookup(state, config, codec, &key, false, memo).await
                     {
                         report::event(
                             config.verbosity,
@@ -662,7 +789,7 @@ impl CachedFn {
     pub async fn get<T>(&self, hasher: Hasher, codec: ValueCodec<T>) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        self.lookup(state, &config, codec, &key, true)
+        self.lookup(state, &config, codec, &key, true, None)
             .await?
             .map(|(v, _)| v)
             .ok_or_else(|| CheckpointError::NotCached {
@@ -681,7 +808,7 @@ impl CachedFn {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
         Ok(self
-            .lookup(state, &config, codec, &key, false)
+            .lookup(state, &config, codec, &key, false, None)
             .await?
             .is_some())
     }
@@ -749,6 +876,30 @@ impl CachedFn {
             &crate::Scope::Function(state.path.clone()),
             rule,
         ))
+    }
+}
+
+/// A copy of a call's argument bytes, kept past the hasher for the argument table.
+struct Args {
+    buf: [u8; Hasher::INLINE],
+    len: usize,
+}
+
+impl Args {
+    /// The arguments written to `hasher`, when a memo may remember them.
+    #[inline]
+    fn of(memo: bool, hasher: &Hasher) -> Option<Args> {
+        let bytes = hasher.inline_bytes().filter(|_| memo)?;
+        let mut buf = [0u8; Hasher::INLINE];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Some(Args {
+            buf,
+            len: bytes.len(),
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
