@@ -329,10 +329,9 @@ impl Checkpointer {
         };
         let compress = match self.compress {
             Some(c) => c,
-            None => match std::env::var(ENV_COMPRESS) {
-                Ok(v) => crate::compress::Compression::parse(&v)
-                    .map_err(|e| CheckpointError::Config(format!("{ENV_COMPRESS}: {e}")))?,
-                Err(_) => match &file.compress {
+            None => match env::compress() {
+                Some(setting) => setting,
+                None => match &file.compress {
                     Some(v) => crate::compress::Compression::parse(v)?,
                     None => None,
                 },
