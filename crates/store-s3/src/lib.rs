@@ -3,9 +3,18 @@
 //! bottom tier of `"memory,fs,s3://bucket/prefix"`).
 //!
 //! It speaks to any S3-compatible server (AWS S3, MinIO, SeaweedFS, Ceph, R2, …) through the
-//! [`object_store`] crate, and to any other [`ObjectStore`] given to [`S3Store::from_object_store`].
+//! [`object_store`] crate, to Google Cloud Storage (`gs://bucket/prefix`, feature `gcs`) and
+//! Azure Blob Storage (`az://container/prefix`, `abfs[s]://…`, feature `azure`) through its
+//! other clients, and to any other [`ObjectStore`] given to [`S3Store::from_object_store`]. One
+//! implementation serves them all; the name stays `S3Store`.
 //!
 //! # Configuration
+//!
+//! Each store reads its standard environment as object_store's `from_env()` builders do, over
+//! this crate's timeouts and retries: `GOOGLE_*` and `SERVICE_ACCOUNT` for `gs://`; `AZURE_*`
+//! and `IDENTITY_ENDPOINT` for `az://` (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`,
+//! `AZURE_STORAGE_USE_EMULATOR=true` for Azurite, …). [`S3Options::config`] adds object_store
+//! keys in code. For S3:
 //!
 //! [`S3Store::open`] takes `s3://bucket/prefix` and reads the standard environment, as
 //! `object_store` reads it: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
