@@ -58,12 +58,12 @@ fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Checkpoin
         }
         t if object_store_feature(t).is_some() => {
             let feature = object_store_feature(t).unwrap_or("s3");
-            let enabled = match feature {
-                "s3" => cfg!(feature = "s3"),
-                "gcs" => cfg!(feature = "gcs"),
-                "azure" => cfg!(feature = "azure"),
-                _ => false,
-            };
+            const ENABLED: &[(&str, bool)] = &[
+                ("s3", cfg!(feature = "s3")),
+                ("gcs", cfg!(feature = "gcs")),
+                ("azure", cfg!(feature = "azure")),
+            ];
+            let enabled = ENABLED.iter().any(|(f, on)| *f == feature && *on);
             if !enabled {
                 return Err(unavailable(feature));
             }

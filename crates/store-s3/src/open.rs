@@ -273,17 +273,21 @@ mod tests {
     #[test]
     fn gcs_is_configured_from_options_without_network() {
         // A service account that needs no OAuth (as emulators use): building does no I/O.
-        let mut o = S3Options::default();
-        o.config = vec![(
-            "google_service_account_key".into(),
-            r#"{"private_key": "k", "private_key_id": "id", "client_email": "e", "disable_oauth": true, "gcs_base_url": "http://127.0.0.1:9"}"#.into(),
-        )];
+        let o = S3Options {
+            config: vec![(
+                "google_service_account_key".into(),
+                r#"{"private_key": "k", "private_key_id": "id", "client_email": "e", "disable_oauth": true, "gcs_base_url": "http://127.0.0.1:9"}"#.into(),
+            )],
+            ..S3Options::default()
+        };
         let store = S3Store::open_with("gs://bucket/some/prefix/", o).unwrap();
         assert_eq!(store.url(), "gs://bucket/some/prefix");
         assert_eq!(store.name(), "gcs");
         // An unknown configuration key is an error naming it.
-        let mut o = S3Options::default();
-        o.config = vec![("google_no_such_key".into(), "x".into())];
+        let o = S3Options {
+            config: vec![("google_no_such_key".into(), "x".into())],
+            ..S3Options::default()
+        };
         let err = S3Store::open_with("gs://bucket/p", o)
             .unwrap_err()
             .to_string();
@@ -293,11 +297,13 @@ mod tests {
     #[cfg(feature = "azure")]
     #[test]
     fn azure_urls_are_configured_without_network() {
-        let mut o = S3Options::default();
-        o.config = vec![
-            ("azure_storage_account_name".into(), "acct".into()),
-            ("azure_storage_account_key".into(), "a2V5".into()),
-        ];
+        let o = S3Options {
+            config: vec![
+                ("azure_storage_account_name".into(), "acct".into()),
+                ("azure_storage_account_key".into(), "a2V5".into()),
+            ],
+            ..S3Options::default()
+        };
         let store = S3Store::open_with("az://container/p", o.clone()).unwrap();
         assert_eq!((store.url(), store.name()), ("az://container/p", "azure"));
         let long = "abfss://container@acct.dfs.core.windows.net/p";
