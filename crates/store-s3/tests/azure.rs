@@ -220,6 +220,7 @@ fn wrong_credentials_are_an_error_never_a_miss() {
 
 #[test]
 fn a_missing_container_is_a_clear_error_on_write() {
+    server();
     let store = S3Store::open(&format!(
         "az://no-such-container-{:08x}/p",
         fastrand::u32(..)
