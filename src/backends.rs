@@ -28,13 +28,12 @@ pub fn open_tier(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Ch
 }
 
 fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, CheckpointError> {
-    let unavailable = |feature: &str| {
-        CheckpointError::Spec {
+    let unavailable = |feature: &str| CheckpointError::Spec {
         spec: tier.to_string(),
         reason: format!(
-            "this build of checkpointer lacks the `{feature}` feature (enable it: checkpointer = {{ version = \"0.1\", features = [\"{feature}\"] }})"
+            "this build of checkpointer lacks the `{feature}` feature (enable it: {})",
+            format_args!("checkpointer = {{ version = \"0.1\", features = [\"{feature}\"] }}")
         ),
-    }
     };
     let _ = (settings, &unavailable);
     match tier {

@@ -5,14 +5,16 @@
 //! a server.
 
 mod common;
+mod s3_support;
 
 use checkpointer::config::{open_spec, Settings};
 use checkpointer::{block_on, checkpoint, maintenance, Codec, Digest, Entry, FnPath, Key};
 use checkpointer::{S3Store, Scope, Storage};
 use common::{entry_files, is_child, run_child};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 fn container() -> String {
     for name in [
@@ -77,6 +79,78 @@ fn two_processes_with_separate_local_dirs_share_results_through_azure() {
     assert!(!second.stderr.contains("warning"), "{}", second.stderr);
     // The hit was promoted into the second process's own fs tier.
     assert_eq!(entry_files(b.path()).len(), 1);
+}
+
+#[checkpoint(verbosity = 0)]
+fn slow_square(x: u64) -> u64 {
+    println!("BODY");
+    std::thread::sleep(Duration::from_secs(2));
+    x * x
+}
+
+fn wait_for(path: &std::path::Path) {
+    let t = Instant::now();
+    while !path.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn child_race() {
+    if !is_child("child_race") {
+        return;
+    }
+    // Start together: say ready, wait for the parent's go.
+    let barrier = PathBuf::from(std::env::var("RACE_BARRIER").unwrap());
+    std::fs::write(barrier.join(format!("ready-{}", std::process::id())), "").unwrap();
+    wait_for(&barrier.join("go"));
+    println!("VALUE={}", slow_square(9));
+}
+
+#[test]
+fn processes_racing_on_one_key_through_azure_leases_run_the_body_once() {
+    let barrier = tempfile::tempdir().unwrap();
+    let env = vec![
+        (
+            "CHECKPOINTER_STORAGE".to_string(),
+            format!("fs,{}", fresh_url("race")),
+        ),
+        (
+            "RACE_BARRIER".to_string(),
+            barrier.path().to_string_lossy().into_owned(),
+        ),
+    ];
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let children: Vec<_> = dirs
+        .iter()
+        .map(|d| s3_support::spawn_child("child_race", d.path(), &env))
+        .collect();
+    let t = Instant::now();
+    while std::fs::read_dir(barrier.path()).unwrap().count() < dirs.len() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "children did not start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::fs::write(barrier.path().join("go"), "").unwrap();
+    let mut bodies = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "child failed\n{stdout}\n{stderr}");
+        let said = |m: &str| stdout.lines().filter(|l| l.trim_end().ends_with(m)).count();
+        assert_eq!(said("VALUE=81"), 1, "{stdout}");
+        assert!(!stderr.contains("warning"), "{stderr}");
+        bodies += said("BODY");
+    }
+    assert_eq!(bodies, 1, "the body ran in more than one process");
 }
 
 fn key(n: u32) -> Key {
