@@ -6,7 +6,8 @@ mod common;
 #[path = "fs_support/fixture.rs"]
 mod fixture;
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{block_on, checkpoint, FsStore, Scope, Storage};
+use checkpointer::{checkpoint, Storage};
+use checkpointer::storage::{block_on, FsStore, Scope};
 use common::{is_child, run_child};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

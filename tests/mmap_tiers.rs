@@ -4,10 +4,8 @@
 mod common;
 
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{
-    block_on, checkpoint, Array, Digest, Entry, FnPath, FsStore, Key, Layered, MmapStore, Scope,
-    Storage,
-};
+use checkpointer::{checkpoint, Array, Digest, Storage};
+use checkpointer::storage::{block_on, Entry, FnPath, FsStore, Key, Layered, MmapStore, Scope};
 use common::{entry_files, is_child, run_child};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};

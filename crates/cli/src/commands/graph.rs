@@ -4,8 +4,9 @@ use super::Ctx;
 use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::table::style;
-use checkpointer::manifest::{self, CallRef, MANIFEST_CALL};
-use checkpointer::{Digest, Key};
+use checkpointer::storage::manifest::{self, CallRef, MANIFEST_CALL};
+use checkpointer::Digest;
+use checkpointer::storage::Key;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
@@ -62,7 +63,7 @@ pub fn graph(ctx: &Ctx, function: Option<&str>) -> Result<(), CliError> {
             call: info.key.call,
         };
         // An unreadable record is left out: `verify` reports it.
-        let Ok(Some(record)) = checkpointer::block_on(manifest::load_record(&*ctx.storage, &key))
+        let Ok(Some(record)) = checkpointer::storage::block_on(manifest::load_record(&*ctx.storage, &key))
         else {
             continue;
         };

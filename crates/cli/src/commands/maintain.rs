@@ -6,7 +6,8 @@ use crate::error::CliError;
 use crate::human;
 use crate::table::{style, Cell, Table};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{EntryInfo, Expiry, Scope};
+use checkpointer::Expiry;
+use checkpointer::storage::{EntryInfo, Scope};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -111,7 +112,7 @@ fn report(ctx: &Ctx, out: &Removal, what: &str) -> Result<(), CliError> {
 pub fn cleanup(ctx: &Ctx, expired_after: Option<Duration>, dry_run: bool) -> Result<(), CliError> {
     let expiry = expired_after.map(Expiry::After);
     let storage = &*ctx.storage;
-    let plan = checkpointer::block_on(maintenance::plan_cleanup_all(
+    let plan = checkpointer::storage::block_on(maintenance::plan_cleanup_all(
         storage,
         true,
         expiry.as_ref(),
@@ -121,7 +122,7 @@ pub fn cleanup(ctx: &Ctx, expired_after: Option<Duration>, dry_run: bool) -> Res
         // The count is what was removed; the bytes are the plan's (entries removed by someone
         // else in between are the only difference).
         removed.entries =
-            checkpointer::block_on(maintenance::cleanup_all(storage, true, expiry.as_ref()))?;
+            checkpointer::storage::block_on(maintenance::cleanup_all(storage, true, expiry.as_ref()))?;
     }
     let out = Removal {
         dry_run,
@@ -156,11 +157,11 @@ pub fn prune(
         None => Scope::All,
     };
     let storage = &*ctx.storage;
-    let plan = checkpointer::block_on(maintenance::plan_prune(storage, &scope, rule))?;
+    let plan = checkpointer::storage::block_on(maintenance::plan_prune(storage, &scope, rule))?;
     let (mut removed, functions) = by_version(&plan.remove);
     let (mut kept, _) = by_version(&plan.keep);
     if !dry_run {
-        let done = checkpointer::block_on(maintenance::prune(storage, &scope, rule))?;
+        let done = checkpointer::storage::block_on(maintenance::prune(storage, &scope, rule))?;
         removed = Totals {
             entries: done.removed.entries,
             bytes: done.removed.bytes,
@@ -186,7 +187,7 @@ pub fn rm(ctx: &Ctx, function: &str) -> Result<(), CliError> {
     let entries: Vec<EntryInfo> = f.entries().map(|(_, e)| e.clone()).collect();
     let (_, functions) = by_version(&entries);
     let scope = Scope::Function(Arc::new(f.path.clone()));
-    let n = checkpointer::block_on(maintenance::clear(&*ctx.storage, &scope))?;
+    let n = checkpointer::storage::block_on(maintenance::clear(&*ctx.storage, &scope))?;
     let out = Removal {
         dry_run: false,
         removed: Totals {
