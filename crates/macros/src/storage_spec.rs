@@ -36,6 +36,17 @@ fn tier_feature(tier: &str) -> Result<&'static str, String> {
     if tier.is_empty() {
         return Err(format!("storage spec has an empty tier: {EXPECTED}"));
     }
+    // A read-only tier (`ro:s3://…`) needs what the tier under it needs; the runtime opens it
+    // the same way (core's `read_only::open_tier`).
+    if let Some(inner) = tier.strip_prefix("ro:") {
+        let inner = inner.trim();
+        if inner.is_empty() || inner.starts_with("ro:") {
+            return Err(format!(
+                "storage tier {tier:?}: `ro:` must be followed by one tier, such as \"ro:fs\" or \"ro:s3://bucket/prefix\""
+            ));
+        }
+        return tier_feature(inner);
+    }
     if let Some((_, feature)) = NAMED.iter().find(|(name, _)| *name == tier) {
         return Ok(feature);
     }
@@ -84,6 +95,17 @@ mod tests {
         assert_eq!(check("memory, fs").unwrap(), ["mem", "fs"]);
         assert_eq!(check("mem,memory,s3://b/p").unwrap(), ["mem", "s3"]);
         assert_eq!(check("mmap").unwrap(), ["mmap"]);
+        assert_eq!(check("memory,fs,ro:s3://b/p").unwrap(), ["mem", "fs", "s3"]);
+        assert_eq!(check("ro: fs").unwrap(), ["fs"]);
+    }
+
+    #[test]
+    fn read_only_tiers_need_one_known_tier() {
+        assert!(check("ro:").unwrap_err().contains("followed by one tier"));
+        assert!(check("ro:ro:fs").unwrap_err().contains("followed by one tier"));
+        assert!(check("ro:memroy")
+            .unwrap_err()
+            .contains("did you mean \"memory\""));
     }
 
     #[test]
