@@ -135,8 +135,11 @@ fn a_tampered_signed_entry_is_never_loaded() {
     entry.verify().unwrap();
     let mut payload = entry.payload.to_vec();
     *payload.last_mut().unwrap() ^= 1; // 42 → 43, still valid CBOR
-    let forged =
-        checkpointer::storage::Entry::with_created(entry.meta.codec, payload.into(), entry.meta.created);
+    let forged = checkpointer::storage::Entry::with_created(
+        entry.meta.codec,
+        payload.into(),
+        entry.meta.created,
+    );
     let mut out = forged.envelope_header().to_vec();
     out.extend_from_slice(&forged.payload);
     std::fs::write(&files[0], out).unwrap();

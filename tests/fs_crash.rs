@@ -5,8 +5,8 @@
 mod common;
 mod fs_support;
 
-use checkpointer::{checkpoint, Storage};
 use checkpointer::storage::{FsStore, Key};
+use checkpointer::{checkpoint, Storage};
 use common::{entry_files, is_child, run_child};
 use fs_support::{all_files, child_command};
 use std::process::Stdio;
@@ -152,7 +152,8 @@ fn sigkill_at_random_instants_leaves_entries_absent_or_complete() {
         }
     }
     // (Version manifests beside the entries are not entries: `common::is_meta`.)
-    let listed = checkpointer::storage::block_on(store.list(&checkpointer::storage::Scope::All)).unwrap();
+    let listed =
+        checkpointer::storage::block_on(store.list(&checkpointer::storage::Scope::All)).unwrap();
     let listed_entries = listed
         .iter()
         .filter(|i| checkpointer::storage::manifest::owner(&i.key.function).is_none())

@@ -5,8 +5,8 @@
 mod common;
 mod fs_support;
 
-use checkpointer::{checkpoint, Array};
 use checkpointer::storage::{MmapStore, Scope};
+use checkpointer::{checkpoint, Array};
 use common::{entry_files, is_child, run_child};
 #[allow(unused_imports)]
 use fs_support::all_files as _;

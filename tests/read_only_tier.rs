@@ -62,9 +62,10 @@ fn child_consume() {
         checkpointer::storage::open_tier,
     )
     .unwrap();
-    let key = checkpointer::storage::block_on(ro.list(&checkpointer::storage::Scope::All)).unwrap()[0]
-        .key
-        .clone();
+    let key = checkpointer::storage::block_on(ro.list(&checkpointer::storage::Scope::All)).unwrap()
+        [0]
+    .key
+    .clone();
     let refused = checkpointer::storage::block_on(ro.store(
         &key,
         checkpointer::storage::Entry::new(checkpointer::storage::Codec::Cbor, vec![0x0a].into()),
@@ -132,7 +133,8 @@ fn maintenance_refuses_to_modify_a_read_only_tier() {
     assert!(err.contains("ro:fs") && err.contains("read-only"), "{err}");
     assert_eq!(snapshot(cache.path()), before);
     // Stats (a read) still work.
-    let listed = checkpointer::storage::block_on(ro.list(&checkpointer::storage::Scope::All)).unwrap();
+    let listed =
+        checkpointer::storage::block_on(ro.list(&checkpointer::storage::Scope::All)).unwrap();
     assert!(!listed.is_empty());
 }
 
@@ -142,10 +144,11 @@ fn bad_read_only_specs_are_refused() {
         directory: std::env::temp_dir(),
     };
     for spec in ["ro:", "memory,ro:", "ro:ro:fs", "ro:nonsense"] {
-        let err = checkpointer::config::open_spec(spec, &settings, checkpointer::storage::open_tier)
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
+        let err =
+            checkpointer::config::open_spec(spec, &settings, checkpointer::storage::open_tier)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("spec"), "{spec}: {err}");
     }
 }

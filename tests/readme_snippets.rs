@@ -28,5 +28,8 @@ fn every_rust_snippet_of_the_readme_is_compiled() {
             }
         }
     }
-    assert!(rust >= 10, "expected the README's Rust snippets, found {rust}");
+    assert!(
+        rust >= 10,
+        "expected the README's Rust snippets, found {rust}"
+    );
 }

@@ -423,8 +423,8 @@ fn the_tmp_preset_is_per_user() {
 
 #[test]
 fn layered_verifies_lower_tiers_itself_and_never_passes_on_damage() {
-    use checkpointer::{Digest, Storage};
     use checkpointer::storage::{block_on, Codec, Entry, FnPath, Key, Layered};
+    use checkpointer::{Digest, Storage};
     use checkpointer_store_fs::FsStore;
     use checkpointer_store_mem::MemoryStore;
     let root = tempfile::tempdir().unwrap();

@@ -4,8 +4,8 @@
 
 mod s3_support;
 
-use checkpointer::{checkpoint, Storage};
 use checkpointer::storage::{FsStore, Key, Layered};
+use checkpointer::{checkpoint, Storage};
 use s3_support::{spawn_child, start_private_server, stop_private_server, store};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};

@@ -5,8 +5,8 @@
 mod common;
 mod s3_support;
 
-use checkpointer::{checkpoint, Storage};
 use checkpointer::storage::{FsStore, Key, Layered};
+use checkpointer::{checkpoint, Storage};
 use common::{entry_files, is_child, run_child};
 use s3_support::{child_env, fresh_url, server, store};
 use std::sync::{Arc, LazyLock, Mutex};

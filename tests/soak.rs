@@ -12,8 +12,8 @@
 
 mod common;
 
-use checkpointer::{checkpoint, CheckpointError, Storage};
 use checkpointer::storage::{Entry, Layered};
+use checkpointer::{checkpoint, CheckpointError, Storage};
 use checkpointer_store_fs::FsStore;
 use checkpointer_store_mem::{MemoryLimits, MemoryStore};
 use std::path::{Path, PathBuf};

@@ -93,7 +93,10 @@ fn generated_companions_are_callable_but_not_in_the_users_docs() {
     );
 
     let doc = shared_target().join("doc/user_docs");
-    assert!(doc.join("fn.square.html").exists(), "the function is documented");
+    assert!(
+        doc.join("fn.square.html").exists(),
+        "the function is documented"
+    );
     assert!(
         !doc.join("enum.square.html").exists(),
         "the companion type `square` is hidden"
@@ -118,5 +121,8 @@ fn generated_companions_are_callable_but_not_in_the_users_docs() {
         );
     }
     let all = std::fs::read_to_string(doc.join("all.html")).expect("the item list");
-    assert!(!all.contains("enum.square"), "no companion type in the item list");
+    assert!(
+        !all.contains("enum.square"),
+        "no companion type in the item list"
+    );
 }

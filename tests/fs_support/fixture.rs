@@ -4,8 +4,8 @@
 //! `tests/fs_maintenance.rs` and `benches/maintenance.rs`.
 #![allow(dead_code)]
 
-use checkpointer::Digest;
 use checkpointer::storage::{Codec, Entry, FnPath, Key};
+use checkpointer::Digest;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

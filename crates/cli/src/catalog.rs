@@ -3,8 +3,8 @@
 
 use crate::error::CliError;
 use checkpointer::storage::manifest;
-use checkpointer::{maintenance, Digest, Storage};
 use checkpointer::storage::{EntryInfo, FnPath, Scope};
+use checkpointer::{maintenance, Digest, Storage};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 

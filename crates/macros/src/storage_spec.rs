@@ -102,7 +102,9 @@ mod tests {
     #[test]
     fn read_only_tiers_need_one_known_tier() {
         assert!(check("ro:").unwrap_err().contains("followed by one tier"));
-        assert!(check("ro:ro:fs").unwrap_err().contains("followed by one tier"));
+        assert!(check("ro:ro:fs")
+            .unwrap_err()
+            .contains("followed by one tier"));
         assert!(check("ro:memroy")
             .unwrap_err()
             .contains("did you mean \"memory\""));

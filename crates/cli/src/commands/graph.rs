@@ -5,8 +5,8 @@ use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::table::style;
 use checkpointer::storage::manifest::{self, CallRef, MANIFEST_CALL};
-use checkpointer::Digest;
 use checkpointer::storage::Key;
+use checkpointer::Digest;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
@@ -63,7 +63,8 @@ pub fn graph(ctx: &Ctx, function: Option<&str>) -> Result<(), CliError> {
             call: info.key.call,
         };
         // An unreadable record is left out: `verify` reports it.
-        let Ok(Some(record)) = checkpointer::storage::block_on(manifest::load_record(&*ctx.storage, &key))
+        let Ok(Some(record)) =
+            checkpointer::storage::block_on(manifest::load_record(&*ctx.storage, &key))
         else {
             continue;
         };

@@ -116,7 +116,8 @@ impl From<Tally> for TallyOut {
 
 /// `stats`: totals and per function, from the core's `store_stats`.
 pub fn stats(ctx: &Ctx) -> Result<(), CliError> {
-    let stats = checkpointer::storage::block_on(maintenance::store_stats(&*ctx.storage, &Scope::All))?;
+    let stats =
+        checkpointer::storage::block_on(maintenance::store_stats(&*ctx.storage, &Scope::All))?;
     let mut out = StatsOut {
         total: stats.total.into(),
         current: TallyOut::default(),

@@ -6,8 +6,8 @@ use crate::error::CliError;
 use crate::human;
 use crate::table::{style, Cell, Table};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::Expiry;
 use checkpointer::storage::{EntryInfo, Scope};
+use checkpointer::Expiry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -121,8 +121,11 @@ pub fn cleanup(ctx: &Ctx, expired_after: Option<Duration>, dry_run: bool) -> Res
     if !dry_run {
         // The count is what was removed; the bytes are the plan's (entries removed by someone
         // else in between are the only difference).
-        removed.entries =
-            checkpointer::storage::block_on(maintenance::cleanup_all(storage, true, expiry.as_ref()))?;
+        removed.entries = checkpointer::storage::block_on(maintenance::cleanup_all(
+            storage,
+            true,
+            expiry.as_ref(),
+        ))?;
     }
     let out = Removal {
         dry_run,

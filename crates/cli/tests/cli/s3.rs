@@ -4,8 +4,8 @@
 
 use crate::s3_support::{child_env, fresh_url, server, store};
 use crate::support::{cli, function, json, program, text};
-use checkpointer::Storage;
 use checkpointer::storage::{Entry, Scope};
+use checkpointer::Storage;
 
 #[test]
 fn the_command_works_on_an_s3_cache() {
@@ -68,7 +68,9 @@ fn the_command_works_on_an_s3_cache() {
         .unwrap()
         .key
         .clone();
-    let good = checkpointer::storage::block_on(s3.load(&victim)).unwrap().unwrap();
+    let good = checkpointer::storage::block_on(s3.load(&victim))
+        .unwrap()
+        .unwrap();
     let mut payload = good.payload.to_vec();
     payload[0] ^= 0x01;
     let bad = Entry {
