@@ -89,6 +89,7 @@ mod readme {}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::storage::open_tier;
+    pub use checkpointer_core::decoded::{MemoProbe, ViaClone, ViaNothing};
     pub use checkpointer_core::{
         block_on, CachedFn, CheckpointError, Checkpointer, Compression, Digest, FnInfo, Hasher,
         ObjectHash, OkOnly, OkOrRaise, OnError, Plain,

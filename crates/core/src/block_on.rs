@@ -24,13 +24,16 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
         static WAKER: Waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
     }
     let mut fut = pin!(fut);
-    WAKER.with(|waker| {
-        let mut cx = Context::from_waker(waker);
-        loop {
-            match fut.as_mut().poll(&mut cx) {
-                Poll::Ready(v) => return v,
-                Poll::Pending => thread::park(),
-            }
+    // During thread teardown (a `Drop` calling a cached function) the thread's waker may be
+    // gone: make one for this call.
+    let waker = WAKER
+        .try_with(Waker::clone)
+        .unwrap_or_else(|_| Waker::from(Arc::new(ThreadWaker(thread::current()))));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => thread::park(),
         }
-    })
+    }
 }

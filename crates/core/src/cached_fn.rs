@@ -1,6 +1,7 @@
 //! `CachedFn`: the per-function runtime behind `#[checkpoint]` and its companions.
 
 use crate::config::{OnError, OpenTier, Resolved};
+use crate::decoded::{Call, Memo};
 use crate::flight::{Flights, Leader, Role};
 use crate::report::{self, Event};
 use crate::{
@@ -320,15 +321,20 @@ impl CachedFn {
         config: &Resolved,
         key: &Key,
         announce: bool,
+        memo: Option<Memo<T>>,
     ) -> Result<Option<T>, CheckpointError> {
-        let loaded = match config.storage.load_now(key) {
-            Some(now) => now?,
-            None => config.storage.load(key).await?,
+        // Only entries a store answered without waiting (memory) are remembered decoded: a
+        // store that reads bytes hands out a new buffer on every load.
+        let (loaded, memo) = match config.storage.load_now(key) {
+            Some(now) => (now?, memo),
+            None => (config.storage.load(key).await?, None),
         };
-        Ok(loaded.and_then(|entry| self.accept(state, config, key, entry, announce)))
+        Ok(loaded.and_then(|entry| self.accept(state, config, key, entry, announce, memo)))
     }
 
-    /// Judges a loaded entry: expired, damaged or undecodable entries are misses.
+    /// Judges a loaded entry: expired, damaged or undecodable entries are misses. With a
+    /// `memo`, a value decoded from this very buffer before is returned as a clone (see
+    /// `decoded.rs`), and a newly decoded one is remembered.
     fn accept<T: DeserializeOwned>(
         &self,
         state: &State,
@@ -336,12 +342,20 @@ impl CachedFn {
         key: &Key,
         entry: Entry,
         announce: bool,
+        memo: Option<Memo<T>>,
     ) -> Option<T> {
         if let Some(expiry) = &config.expiry {
             if expiry.is_expired(entry.meta.created, SystemTime::now()) {
                 return None;
             }
         }
+        if let Some(memo) = memo {
+            if let Some(v) = memo.recall(&entry, key) {
+                return Some(v);
+            }
+        }
+        // Kept for remembering: `opened` consumes the entry.
+        let remembered = memo.map(|m| (m, entry.clone()));
         let checked = if entry.is_damaged() {
             Err(CheckpointError::Corrupt(
                 "the stored entry is damaged".into(),
@@ -355,7 +369,12 @@ impl CachedFn {
             .and_then(|()| crate::seal::open(config.secrets.as_deref(), key, entry))
             .and_then(crate::compress::expand);
         match opened.and_then(|entry| codec::decode::<T>(&entry)) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                if let Some((memo, entry)) = remembered {
+                    memo.remember(&entry, key, &v);
+                }
+                Some(v)
+            }
             Err(e) => {
                 let message = format!(
                     "entry [{}] is unusable, recomputing: {e}",
@@ -413,28 +432,133 @@ impl CachedFn {
         when: bool,
         f: impl FnOnce() -> Fut,
     ) -> O {
+        self.call_memo(None, hasher, when, f).await
+    }
+
+    /// [`Self::call`], remembering decoded values of memory hits with `memo` (the macro
+    /// passes one for `Clone` return types; see `decoded.rs`).
+    pub async fn call_memo<O: Outcome, Fut: Future<Output = O>>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        f: impl FnOnce() -> Fut,
+    ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
-            Prepared::Cached(state, config, key) => self.call_keyed(state, config, key, f).await,
+            Prepared::Cached(state, config, key) => {
+                if let Some(o) = self.hit_now(state, config, &key, memo, args.as_ref()) {
+                    return o;
+                }
+                self.call_keyed(state, config, key, memo, f).await
+            }
         }
+    }
+
+    /// A repeated call answered from the argument table (see `decoded.rs`): same function
+    /// state, same argument bytes, the store unchanged since, the entry unexpired. Not taken
+    /// when hits are logged (the log line names the call hash, which this skips).
+    #[inline]
+    fn recall_call<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: &Hasher,
+        when: bool,
+    ) -> Option<O> {
+        let memo = memo?;
+        if !when || !self.keyed_by_args() {
+            return None;
+        }
+        let state = self.state();
+        let config = state.config.as_ref().ok().filter(|c| c.enabled)?;
+        if config.verbosity >= 2 || report::hits_traced() {
+            return None;
+        }
+        let generation = config.storage.generation()?;
+        let call = self.call_site(state, hasher.inline_bytes()?);
+        let (value, created) = memo.recall_call(&call, generation)?;
+        if let Some(expiry) = &config.expiry {
+            if expiry.is_expired(created, SystemTime::now()) {
+                return None;
+            }
+        }
+        Some(O::from_value(value))
+    }
+
+    /// Whether the call hash is the arguments alone (with what the state fixes): no `env` or
+    /// `files`, whose values are read on every call.
+    #[inline]
+    fn keyed_by_args(&self) -> bool {
+        self.info.env.is_empty() && self.info.files.is_empty()
+    }
+
+    fn call_site<'a>(&self, state: &State, args: &'a [u8]) -> Call<'a> {
+        Call {
+            site: self as *const CachedFn as usize,
+            state: state as *const State as usize,
+            args,
+        }
+    }
+
+    /// A hit in a store that answers without waiting (memory), remembered for the argument
+    /// table when `args` are given.
+    #[inline]
+    fn hit_now<O: Outcome>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        key: &Key,
+        memo: Option<Memo<O::Value>>,
+        args: Option<&Args>,
+    ) -> Option<O> {
+        // Read before the load: a store or delete after this read changes it, so a value
+        // remembered under it can never outlive the entry it came from.
+        let generation = memo.and(args).and_then(|_| config.storage.generation());
+        let entry = config.storage.load_now(key)?.ok()??;
+        let kept = generation.map(|g| (g, entry.clone()));
+        let v = self.accept(state, config, key, entry, true, memo)?;
+        if let (Some((g, entry)), Some(memo), Some(args)) = (kept, memo, args) {
+            let call = self.call_site(state, args.bytes());
+            memo.remember_call(&call, g, &entry, &v);
+        }
+        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
+        Some(O::from_value(v))
     }
 
     /// The cached call of a sync function. A hit in a store that answers without waiting
     /// (memory) returns here without building a future; everything else runs [`Self::call`]'s
     /// path under `block_on`.
     pub fn call_sync<O: Outcome>(&self, hasher: Hasher, when: bool, f: impl FnOnce() -> O) -> O {
+        self.call_sync_memo(None, hasher, when, f)
+    }
+
+    /// [`Self::call_sync`], remembering decoded values of memory hits with `memo` (the
+    /// macro passes one for `Clone` return types; see `decoded.rs`).
+    pub fn call_sync_memo<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        f: impl FnOnce() -> O,
+    ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
-                if let Some(Ok(Some(entry))) = config.storage.load_now(&key) {
-                    if let Some(v) = self.accept(state, config, &key, entry, true) {
-                        report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
-                        return O::from_value(v);
-                    }
+                if let Some(o) = self.hit_now(state, config, &key, memo, args.as_ref()) {
+                    return o;
                 }
-                crate::block_on(self.call_keyed(state, config, key, || std::future::ready(f())))
+                let compute = || std::future::ready(f());
+                crate::block_on(self.call_keyed(state, config, key, memo, compute))
             }
         }
     }
@@ -444,9 +568,13 @@ impl CachedFn {
         state: &State,
         config: &Resolved,
         key: Key,
+        memo: Option<Memo<O::Value>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        match self.lookup::<O::Value>(state, config, &key, true).await {
+        match self
+            .lookup::<O::Value>(state, config, &key, true, memo)
+            .await
+        {
             Ok(Some(v)) => {
                 report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                 return O::from_value(v);
@@ -469,7 +597,10 @@ impl CachedFn {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
                     let stored = wait.await;
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
+                    if let Ok(Some(v)) = self
+                        .lookup::<O::Value>(state, config, &key, false, memo)
+                        .await
+                    {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -495,7 +626,10 @@ impl CachedFn {
                         }
                     };
                     // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some(v)) = self.lookup::<O::Value>(state, config, &key, false).await {
+                    if let Ok(Some(v)) = self
+                        .lookup::<O::Value>(state, config, &key, false, memo)
+                        .await
+                    {
                         report::event(config.verbosity, Event::Remembered, &state.path, &key.call);
                         return O::from_value(v);
                     }
@@ -614,7 +748,7 @@ impl CachedFn {
     pub async fn get<T: DeserializeOwned>(&self, hasher: Hasher) -> Result<T, CheckpointError> {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
-        self.lookup(state, &config, &key, true)
+        self.lookup(state, &config, &key, true, None)
             .await?
             .ok_or_else(|| CheckpointError::NotCached {
                 function: state.path.to_string(),
@@ -631,7 +765,7 @@ impl CachedFn {
         let (state, config) = self.ready()?;
         let key = self.key(state, hasher);
         Ok(self
-            .lookup::<T>(state, &config, &key, false)
+            .lookup::<T>(state, &config, &key, false, None)
             .await?
             .is_some())
     }
@@ -700,6 +834,30 @@ impl CachedFn {
             &crate::Scope::Function(state.path.clone()),
             rule,
         ))
+    }
+}
+
+/// A copy of a call's argument bytes, kept past the hasher for the argument table.
+struct Args {
+    buf: [u8; Hasher::INLINE],
+    len: usize,
+}
+
+impl Args {
+    /// The arguments written to `hasher`, when a memo may remember them.
+    #[inline]
+    fn of(memo: bool, hasher: &Hasher) -> Option<Args> {
+        let bytes = hasher.inline_bytes().filter(|_| memo)?;
+        let mut buf = [0u8; Hasher::INLINE];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Some(Args {
+            buf,
+            len: bytes.len(),
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 

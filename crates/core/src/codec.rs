@@ -67,11 +67,15 @@ fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
         static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; 4096].into_boxed_slice());
     }
     let mut f = Some(f);
-    let reused = SCRATCH.with(|s| match s.try_borrow_mut() {
-        Ok(mut buf) => Some((f.take().expect("called once"))(&mut buf)),
-        // A Deserialize impl that itself decodes an entry: give the inner one its own buffer.
-        Err(_) => None,
-    });
+    let reused = SCRATCH
+        .try_with(|s| match s.try_borrow_mut() {
+            Ok(mut buf) => Some((f.take().expect("called once"))(&mut buf)),
+            // A Deserialize impl that itself decodes an entry: give the inner one its own buffer.
+            Err(_) => None,
+        })
+        // During thread teardown (a `Drop` calling a cached function) the buffer may be gone.
+        .ok()
+        .flatten();
     match reused {
         Some(r) => r,
         None => (f.take().expect("called once"))(&mut [0u8; 4096]),

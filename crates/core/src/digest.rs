@@ -26,11 +26,19 @@ impl Digest {
     /// Lowercase hex, 64 characters.
     pub fn to_hex(&self) -> String {
         let mut s = String::with_capacity(Self::HEX_LEN);
-        for b in self.0 {
-            s.push(HEX[(b >> 4) as usize] as char);
-            s.push(HEX[(b & 15) as usize] as char);
-        }
+        self.push_hex(&mut s);
         s
+    }
+
+    /// Appends [`Digest::to_hex`] to `out` (entry paths are built on every fs and S3 hit).
+    pub fn push_hex(&self, out: &mut String) {
+        let mut buf = [0u8; Self::HEX_LEN];
+        for (pair, b) in buf.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[(b >> 4) as usize];
+            pair[1] = HEX[(b & 15) as usize];
+        }
+        // Always ASCII; the fallback is unreachable.
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
     }
 
     /// The first `n` hex characters (for messages; never for keys).

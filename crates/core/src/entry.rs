@@ -85,7 +85,11 @@ impl Entry {
 
     /// Checks the payload against its checksum.
     pub fn verify(&self) -> Result<(), CheckpointError> {
-        let actual = Digest::of_bytes(&self.payload);
+        self.compare_checksum(Digest::of_bytes(&self.payload))
+    }
+
+    /// Compares the payload's `actual` digest with the recorded checksum.
+    pub(crate) fn compare_checksum(&self, actual: Digest) -> Result<(), CheckpointError> {
         if actual == self.meta.checksum {
             Ok(())
         } else {

@@ -121,7 +121,11 @@ impl Flights {
     /// of [`Flights::computing`] for it. Waiting would then wait forever.
     pub(crate) fn reentered(&self, call: Digest) -> bool {
         let id = self.id();
-        COMPUTING.with(|c| c.borrow().iter().any(|&(f, d)| f == id && d == call))
+        // `try_with` here and below: during thread teardown (a `Drop` calling a cached
+        // function) the marks are gone, and nothing is being computed on this thread.
+        COMPUTING
+            .try_with(|c| c.borrow().iter().any(|&(f, d)| f == id && d == call))
+            .unwrap_or(false)
     }
 
     /// Runs `f`, the computation of `call`, marking every poll of it so that a nested call
@@ -138,7 +142,7 @@ impl Flights {
         let fut = async move { f().await };
         let mut fut = std::pin::pin!(fut);
         std::future::poll_fn(|cx| {
-            COMPUTING.with(|c| c.borrow_mut().push((id, call)));
+            let _ = COMPUTING.try_with(|c| c.borrow_mut().push((id, call)));
             let _unmark = Unmark;
             fut.as_mut().poll(cx)
         })
@@ -151,7 +155,7 @@ struct Unmark;
 
 impl Drop for Unmark {
     fn drop(&mut self) {
-        COMPUTING.with(|c| {
+        let _ = COMPUTING.try_with(|c| {
             c.borrow_mut().pop();
         });
     }

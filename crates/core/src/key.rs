@@ -31,14 +31,25 @@ impl FnPath {
 
     /// The relative directory of this function: sanitized names joined by `/`.
     pub fn dir(&self) -> String {
-        let mut out = sanitize(&self.crate_name);
+        let mut out = String::with_capacity(self.dir_capacity());
+        self.push_dir(&mut out);
+        out
+    }
+
+    /// Appends [`FnPath::dir`] to `out`.
+    fn push_dir(&self, out: &mut String) {
+        sanitize_into(out, &self.crate_name);
         for seg in self.module.split('/').filter(|s| !s.is_empty()) {
             out.push('/');
-            out.push_str(&sanitize(seg));
+            sanitize_into(out, seg);
         }
         out.push('/');
-        out.push_str(&sanitize(&self.name));
-        out
+        sanitize_into(out, &self.name);
+    }
+
+    /// The length of [`FnPath::dir`] when nothing needs escaping.
+    fn dir_capacity(&self) -> usize {
+        self.crate_name.len() + self.module.len() + self.name.len() + 2
     }
 }
 
@@ -70,6 +81,29 @@ impl fmt::Display for FnPath {
 /// assert_eq!(sanitize(".."), "-2e.");
 /// ```
 pub fn sanitize(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    sanitize_into(&mut s, name);
+    s
+}
+
+/// Appends [`sanitize`]`(name)` to `out`.
+fn sanitize_into(out: &mut String, name: &str) {
+    // The common case, copied as is: what the loop below would copy byte for byte.
+    let plain = !name.is_empty()
+        && name.len() <= MAX_SEGMENT
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    if plain {
+        out.push_str(name);
+    } else {
+        out.push_str(&sanitize_escaped(name));
+    }
+}
+
+/// [`sanitize`] for names that need escaping, cutting or restoring.
+fn sanitize_escaped(name: &str) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(name.len());
     for (i, b) in name.bytes().enumerate() {
@@ -163,14 +197,15 @@ impl Key {
     /// The entry's path relative to a store root:
     /// `<crate>/<module>/<fn>/<identity hex>/<first two call hex>/<rest of call hex>`.
     pub fn relative_path(&self) -> String {
-        let call = self.call.to_hex();
-        format!(
-            "{}/{}/{}/{}",
-            self.function.dir(),
-            self.identity.to_hex(),
-            &call[..2],
-            &call[2..]
-        )
+        let mut out = String::with_capacity(self.function.dir_capacity() + 2 * Digest::HEX_LEN + 3);
+        self.function.push_dir(&mut out);
+        out.push('/');
+        self.identity.push_hex(&mut out);
+        out.push('/');
+        let call_at = out.len();
+        self.call.push_hex(&mut out);
+        out.insert(call_at + 2, '/');
+        out
     }
 
     /// Parses a path made by [`Key::relative_path`]: names are turned back into the names
@@ -258,6 +293,33 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The copy-as-is shortcut gives exactly what escaping byte by byte gives.
+        #[test]
+        fn the_plain_shortcut_changes_nothing(name in "(\\PC|[._a-zA-Z0-9\\-]){0,300}") {
+            let mut out = String::new();
+            sanitize_into(&mut out, &name);
+            proptest::prop_assert_eq!(out, sanitize_escaped(&name));
+        }
+    }
+
+    #[test]
+    fn relative_path_layout() {
+        let key = Key {
+            function: Arc::new(FnPath::from_module_path("my_crate::a::b", "Type.run")),
+            identity: Digest([0xab; 32]),
+            call: Digest([0x12; 32]),
+        };
+        let path = key.relative_path();
+        let want = format!(
+            "my_crate/a/b/Type.run/{}/12/{}",
+            "ab".repeat(32),
+            "12".repeat(31)
+        );
+        assert_eq!(path, want);
+        assert_eq!(Key::parse_relative_path(&path), Some(key));
+    }
 
     #[test]
     fn sanitize_never_escapes() {

@@ -194,6 +194,15 @@ impl Storage for Layered {
         true
     }
 
+    /// The top tier's, when `load_now` answers from it (see [`Layered::load_now`]).
+    fn generation(&self) -> Option<u64> {
+        let top = self.tiers.first()?;
+        if !top.storage.trusted() {
+            return None;
+        }
+        top.storage.generation()
+    }
+
     fn read_only(&self) -> bool {
         self.writable().next().is_none()
     }

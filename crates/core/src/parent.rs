@@ -17,7 +17,8 @@ thread_local! {
 
 /// The call whose body is running on this thread, if any.
 pub(crate) fn current() -> Option<Key> {
-    CURRENT.with(|c| c.borrow().clone())
+    // `try_with`: nothing is current during thread teardown.
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
 /// Restores the previous slot on drop (also when the body panics).
@@ -27,14 +28,17 @@ pub(crate) struct Enter {
 
 /// Makes `key` the current call until the guard drops.
 pub(crate) fn enter(key: &Key) -> Enter {
-    let previous = CURRENT.with(|c| c.replace(Some(key.clone())));
+    let previous = CURRENT
+        .try_with(|c| c.replace(Some(key.clone())))
+        .ok()
+        .flatten();
     Enter { previous }
 }
 
 impl Drop for Enter {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
     }
 }
 

@@ -38,19 +38,21 @@ thread_local! {
 /// Whether the value being serialized is being probed for a raw payload (see the module
 /// documentation): only then should a raw value build its payload and [`offer`] it.
 pub fn probing() -> bool {
-    PROBING.with(Cell::get)
+    // `try_with` throughout: during thread teardown (a `Drop` calling a cached function) the
+    // protocol's slots may be gone, and values then take their portable form.
+    PROBING.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Hands the probe the payload of the raw value being serialized; call just before
 /// `serialize_newtype_struct(RAW_NAME, …)`, and only while [`probing`].
 pub fn offer(payload: Bytes) {
-    OFFERED.with(|o| *o.borrow_mut() = Some(payload));
+    let _ = OFFERED.try_with(|o| *o.borrow_mut() = Some(payload));
 }
 
 /// Inside `deserialize_newtype_struct(RAW_NAME, …)` of a raw entry: its payload. `None` when
 /// the value is being decoded from CBOR (decode the portable form then).
 pub fn take() -> Option<Bytes> {
-    LOADING.with(|l| l.borrow_mut().take())
+    LOADING.try_with(|l| l.borrow_mut().take()).ok().flatten()
 }
 
 /// The raw payload of `value`, if it is a raw value; `None` means "encode as CBOR".
@@ -58,14 +60,14 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Option<Bytes> {
     struct Reset(bool);
     impl Drop for Reset {
         fn drop(&mut self) {
-            PROBING.with(|p| p.set(self.0));
-            OFFERED.with(|o| o.borrow_mut().take());
+            let _ = PROBING.try_with(|p| p.set(self.0));
+            let _ = OFFERED.try_with(|o| o.borrow_mut().take());
         }
     }
-    let _reset = Reset(PROBING.with(|p| p.replace(true)));
-    OFFERED.with(|o| o.borrow_mut().take());
+    let _reset = Reset(PROBING.try_with(|p| p.replace(true)).unwrap_or(false));
+    let _ = OFFERED.try_with(|o| o.borrow_mut().take());
     match value.serialize(Probe) {
-        Ok(()) => OFFERED.with(|o| o.borrow_mut().take()),
+        Ok(()) => OFFERED.try_with(|o| o.borrow_mut().take()).ok().flatten(),
         Err(_) => None,
     }
 }
@@ -166,7 +168,8 @@ impl ser::Serializer for Probe {
     ) -> Result<(), Error> {
         // The raw value offered its payload just before this call; the portable form is not
         // serialized at all.
-        if name == RAW_NAME && OFFERED.with(|o| o.borrow().is_some()) {
+        let offered = OFFERED.try_with(|o| o.borrow().is_some());
+        if name == RAW_NAME && offered.unwrap_or(false) {
             Ok(())
         } else {
             Err(not_raw())
@@ -253,11 +256,11 @@ impl<'de> de::Deserializer<'de> for RawDeserializer {
         struct Clear;
         impl Drop for Clear {
             fn drop(&mut self) {
-                LOADING.with(|l| l.borrow_mut().take());
+                let _ = LOADING.try_with(|l| l.borrow_mut().take());
             }
         }
         let _clear = Clear;
-        LOADING.with(|l| *l.borrow_mut() = Some(self.payload));
+        let _ = LOADING.try_with(|l| *l.borrow_mut() = Some(self.payload));
         visitor.visit_newtype_struct(Refuse)
     }
 

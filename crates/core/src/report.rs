@@ -26,6 +26,12 @@ fn paint(code: &str, text: &str) -> String {
     }
 }
 
+/// Whether hits are traced (a `tracing` subscriber takes `debug` events of checkpointer).
+#[inline]
+pub(crate) fn hits_traced() -> bool {
+    tracing::enabled!(target: "checkpointer", tracing::Level::DEBUG)
+}
+
 pub(crate) fn event(verbosity: u8, event: Event, function: &FnPath, call: &Digest) {
     match event {
         Event::Computed => {

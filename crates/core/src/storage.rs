@@ -82,6 +82,15 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         false
     }
 
+    /// A number that changes whenever what [`Storage::load_now`] answers for any key could
+    /// change (a store, a delete, an eviction), read before the load it vouches for; `None`
+    /// when the backend cannot tell (the default). While it is unchanged, the core may answer
+    /// a repeated call from values it decoded from this store's earlier answers without
+    /// asking again (see `decoded.rs`).
+    fn generation(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether this storage is only read from (an `ro:` tier, see [`crate::ReadOnly`]): tiers
     /// skip it for stores, promotions, deletes and locks.
     fn read_only(&self) -> bool {

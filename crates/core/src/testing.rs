@@ -156,6 +156,7 @@ impl Suite {
         t.missing().await;
         t.overwrite().await;
         t.delete().await;
+        t.generation().await;
         t.listing().await;
         t.awkward_names().await;
         t.large_value(self.large_value_bytes).await;
@@ -510,6 +511,27 @@ impl Tester<'_> {
         self.put(prop, &k, first.clone()).await;
         self.expect(prop, &k, Some(&first)).await;
         self.expect_listing(prop, &Scope::Function(f)).await;
+    }
+
+    /// A backend that reports a generation changes it on every store and delete (the core
+    /// trusts an unchanged one to mean unchanged answers).
+    async fn generation(&mut self) {
+        let prop = "generation";
+        let Some(g0) = self.storage.generation() else {
+            return;
+        };
+        let f = function("generation", "f");
+        let k = key(&f, "v1", 0x38, 0);
+        self.put(prop, &k, entry("g", 10, Codec::Cbor)).await;
+        let g1 = self.storage.generation();
+        ensure!(self, prop, g1 != Some(g0), "a store left it at {g0}");
+        self.put(prop, &k, entry("h", 10, Codec::Cbor)).await;
+        let g2 = self.storage.generation();
+        ensure!(self, prop, g2 != g1, "an overwrite left it at {g1:?}");
+        ok!(self, prop, "delete", self.storage.delete(&k).await);
+        self.live.remove(&k.relative_path());
+        let g3 = self.storage.generation();
+        ensure!(self, prop, g3 != g2, "a delete left it at {g2:?}");
     }
 
     async fn delete(&mut self) {

@@ -826,13 +826,14 @@ fn wrapper_fn(opts: &Options, f: &Func, attrs: &[Attribute], handle: &TokenStrea
         }
     });
     let hash = f.hash_block(opts, handle);
+    let memo = crate::memo::probe(&f.stored, &f.item.sig.generics, f.in_impl);
     let cached = if f.is_async {
         let closure = f.compute_closure();
-        quote!(#handle.call(__checkpointer_hasher, true, #closure).await)
+        quote!(#handle.call_memo(#memo, __checkpointer_hasher, true, #closure).await)
     } else {
         // Sync: `call_sync` answers memory hits without building a future.
         let wrapped = f.wrap(f.call_original());
-        quote!(#handle.call_sync(__checkpointer_hasher, true, move || #wrapped))
+        quote!(#handle.call_sync_memo(#memo, __checkpointer_hasher, true, move || #wrapped))
     };
     quote! {
         #(#attrs)*

@@ -11,6 +11,7 @@ mod derive;
 mod expand;
 mod fingerprint;
 mod identity;
+mod memo;
 mod options;
 mod scan;
 mod site;

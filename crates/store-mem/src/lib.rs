@@ -30,6 +30,7 @@
 use checkpointer_core::{async_trait, CheckpointError, Entry, EntryInfo, Key, Scope, Storage};
 use lru::LruCache;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -71,6 +72,8 @@ impl Default for MemoryLimits {
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     limits: MemoryLimits,
+    /// Bumped under the lock by every store and delete (see [`Storage::generation`]).
+    generation: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -107,6 +110,7 @@ impl MemoryStore {
                 bytes: 0,
             }),
             limits,
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -188,6 +192,7 @@ impl Storage for MemoryStore {
         let mut evicted = Vec::new();
         {
             let mut inner = self.lock();
+            self.generation.fetch_add(1, Ordering::Release);
             if size > self.limits.max_bytes || self.limits.max_entries == 0 {
                 // Too large to keep; drop the old entry too, since store replaces.
                 if let Some(old) = inner.lru.pop(key) {
@@ -235,6 +240,7 @@ impl Storage for MemoryStore {
     async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
         let removed = {
             let mut inner = self.lock();
+            self.generation.fetch_add(1, Ordering::Release);
             let old = inner.lru.pop(key);
             if let Some(old) = &old {
                 inner.bytes -= cost(old);
@@ -264,6 +270,10 @@ impl Storage for MemoryStore {
     /// core before promotion from a lower tier. The core skips the checksum on a hit.
     fn trusted(&self) -> bool {
         true
+    }
+
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation.load(Ordering::Acquire))
     }
 }
 

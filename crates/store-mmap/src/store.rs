@@ -60,7 +60,8 @@ impl MmapStore {
     /// ```
     pub fn new(root: impl Into<PathBuf>) -> Self {
         MmapStore {
-            fs: FsStore::new(root),
+            // Mapped hits are not checksummed: files must survive a power loss whole.
+            fs: FsStore::new(root).durable(true),
         }
     }
 

@@ -30,16 +30,21 @@ thread_local! {
 pub(super) fn digest(bytes: &[u8]) -> Digest {
     debug_assert!(bytes.len() <= Hasher::INLINE);
     let index = slot_of(bytes);
-    let found = MEMO.with(|memo| {
-        let memo = memo.try_borrow().ok()?;
-        let slot = &memo[index];
-        (slot.len == bytes.len() && slot.bytes[..bytes.len()] == *bytes).then_some(slot.digest)
-    });
+    // `try_with`: during thread teardown (a `Drop` calling a cached function) the memo may be
+    // gone; then the digest is computed.
+    let found = MEMO
+        .try_with(|memo| {
+            let memo = memo.try_borrow().ok()?;
+            let slot = &memo[index];
+            (slot.len == bytes.len() && slot.bytes[..bytes.len()] == *bytes).then_some(slot.digest)
+        })
+        .ok()
+        .flatten();
     if let Some(d) = found {
         return d;
     }
     let d = Digest(*blake3::hash(bytes).as_bytes());
-    MEMO.with(|memo| {
+    let _ = MEMO.try_with(|memo| {
         if let Ok(mut memo) = memo.try_borrow_mut() {
             let slot = &mut memo[index];
             slot.len = bytes.len();

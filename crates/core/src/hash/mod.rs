@@ -189,6 +189,12 @@ impl Hasher {
         memo::digest(&self.buf[..self.len])
     }
 
+    /// The bytes written, when they fit inline (what [`Hasher::finish_memoized`] keys by).
+    #[inline]
+    pub fn inline_bytes(&self) -> Option<&[u8]> {
+        self.stream.is_none().then(|| &self.buf[..self.len])
+    }
+
     /// The digest of everything written.
     pub fn finish(&self) -> Digest {
         match &self.stream {
