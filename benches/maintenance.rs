@@ -6,8 +6,8 @@
 
 #[path = "../tests/fs_support/fixture.rs"]
 mod fixture;
+use checkpointer::backend::{block_on, FsStore, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::storage::{block_on, FsStore, Scope};
 use checkpointer::Storage;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use std::time::{Duration, Instant};

@@ -24,12 +24,14 @@ mod backends;
 mod features;
 
 // The root holds what a user of `#[checkpoint]` names; what storage authors and tools need
-// is in `storage`. The core crate keeps every item at its own root (`checkpointer_core::Entry`).
+// is in `backend` (not `storage`: the `storage = …` option of the facade's own tests would
+// name it). The core crate keeps every item at its own root (`checkpointer_core::Entry`).
 pub use checkpointer_core::{
     config, hash, maintenance, CachedFn, CheckpointError, Checkpointer, Digest, Expiry, Hasher,
     IntoExpiry, ObjectHash, OnError, Storage,
 };
-pub use checkpointer_macros::{checkpoint, ObjectHash};
+pub use checkpointer_macros::checkpoint;
+pub use checkpointer_macros::ObjectHash;
 
 #[cfg(feature = "mmap")]
 pub use checkpointer_store_mmap::{Array, Element};
@@ -37,15 +39,13 @@ pub use checkpointer_store_mmap::{Array, Element};
 #[cfg(feature = "ndarray")]
 pub use ndarray;
 
-pub mod storage;
-
-use storage::{block_on, Scope};
+pub mod backend;
 
 /// The storage a `#[checkpoint]` without options uses: `CHECKPOINTER_STORAGE`, else
 /// `checkpointer.toml`, else the fs store in `CHECKPOINTER_DIR` (default: the user cache
 /// directory + `/checkpoints`).
 pub fn default_storage() -> Result<std::sync::Arc<dyn Storage>, CheckpointError> {
-    Ok(Checkpointer::new().resolve(storage::open_tier)?.storage)
+    Ok(Checkpointer::new().resolve(backend::open_tier)?.storage)
 }
 
 /// Cleans up every function in the [`default_storage`] at once: removes the entries of
@@ -58,7 +58,7 @@ pub fn default_storage() -> Result<std::sync::Arc<dyn Storage>, CheckpointError>
 /// # Ok::<(), checkpointer::CheckpointError>(())
 /// ```
 pub fn cleanup_all(invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, CheckpointError> {
-    block_on(maintenance::cleanup_all(
+    backend::block_on(maintenance::cleanup_all(
         &*default_storage()?,
         invalidated,
         expiry,
@@ -75,7 +75,11 @@ pub fn cleanup_all(invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, Ch
 /// # Ok::<(), checkpointer::CheckpointError>(())
 /// ```
 pub fn prune(rule: maintenance::PruneRule) -> Result<maintenance::PruneReport, CheckpointError> {
-    block_on(maintenance::prune(&*default_storage()?, &Scope::All, rule))
+    backend::block_on(maintenance::prune(
+        &*default_storage()?,
+        &backend::Scope::All,
+        rule,
+    ))
 }
 
 /// The README's Rust snippets, compiled as this crate's doctests (and run, but those marked
@@ -88,7 +92,7 @@ mod readme {}
 /// What generated code uses. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::storage::open_tier;
+    pub use crate::backend::open_tier;
     pub use checkpointer_core::decoded::{MemoProbe, ViaClone, ViaNothing};
     pub use checkpointer_core::{
         block_on, CachedFn, CheckpointError, Checkpointer, Compression, Digest, FnInfo, Hasher,

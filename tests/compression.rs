@@ -3,8 +3,8 @@
 
 mod common;
 
+use checkpointer::backend::{Codec, Entry};
 use checkpointer::checkpoint;
-use checkpointer::storage::{Codec, Entry};
 use common::{child_command, entry_files, is_child, Child};
 use std::path::{Path, PathBuf};
 

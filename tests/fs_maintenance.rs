@@ -5,8 +5,8 @@
 mod common;
 #[path = "fs_support/fixture.rs"]
 mod fixture;
+use checkpointer::backend::{block_on, FsStore, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::storage::{block_on, FsStore, Scope};
 use checkpointer::{checkpoint, Storage};
 use common::{is_child, run_child};
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! `fn_hash_from`, `on_error`, the `Checkpointer::capture()` preset, `deps`, and the
 //! visibility of companions.
 
-use checkpointer::storage::MemoryStore;
+use checkpointer::backend::MemoryStore;
 use checkpointer::{checkpoint, CheckpointError, Checkpointer, Hasher, ObjectHash, OnError};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
 use std::sync::LazyLock;

@@ -3,8 +3,8 @@
 
 mod common;
 
+use checkpointer::backend::{block_on, Entry, FnPath, FsStore, Key, Layered, MmapStore, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::storage::{block_on, Entry, FnPath, FsStore, Key, Layered, MmapStore, Scope};
 use checkpointer::{checkpoint, Array, Digest, Storage};
 use common::{entry_files, is_child, run_child};
 use std::sync::Arc;

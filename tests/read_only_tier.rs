@@ -59,16 +59,16 @@ fn child_consume() {
         &checkpointer::config::Settings {
             directory: dir.clone(),
         },
-        checkpointer::storage::open_tier,
+        checkpointer::backend::open_tier,
     )
     .unwrap();
-    let key = checkpointer::storage::block_on(ro.list(&checkpointer::storage::Scope::All)).unwrap()
+    let key = checkpointer::backend::block_on(ro.list(&checkpointer::backend::Scope::All)).unwrap()
         [0]
     .key
     .clone();
-    let refused = checkpointer::storage::block_on(ro.store(
+    let refused = checkpointer::backend::block_on(ro.store(
         &key,
-        checkpointer::storage::Entry::new(checkpointer::storage::Codec::Cbor, vec![0x0a].into()),
+        checkpointer::backend::Entry::new(checkpointer::backend::Codec::Cbor, vec![0x0a].into()),
     ))
     .unwrap_err()
     .to_string();
@@ -121,12 +121,12 @@ fn maintenance_refuses_to_modify_a_read_only_tier() {
         &checkpointer::config::Settings {
             directory: cache.path().to_path_buf(),
         },
-        checkpointer::storage::open_tier,
+        checkpointer::backend::open_tier,
     )
     .unwrap();
-    let err = checkpointer::storage::block_on(checkpointer::maintenance::clear(
+    let err = checkpointer::backend::block_on(checkpointer::maintenance::clear(
         &*ro,
-        &checkpointer::storage::Scope::All,
+        &checkpointer::backend::Scope::All,
     ))
     .unwrap_err()
     .to_string();
@@ -134,7 +134,7 @@ fn maintenance_refuses_to_modify_a_read_only_tier() {
     assert_eq!(snapshot(cache.path()), before);
     // Stats (a read) still work.
     let listed =
-        checkpointer::storage::block_on(ro.list(&checkpointer::storage::Scope::All)).unwrap();
+        checkpointer::backend::block_on(ro.list(&checkpointer::backend::Scope::All)).unwrap();
     assert!(!listed.is_empty());
 }
 
@@ -145,7 +145,7 @@ fn bad_read_only_specs_are_refused() {
     };
     for spec in ["ro:", "memory,ro:", "ro:ro:fs", "ro:nonsense"] {
         let err =
-            checkpointer::config::open_spec(spec, &settings, checkpointer::storage::open_tier)
+            checkpointer::config::open_spec(spec, &settings, checkpointer::backend::open_tier)
                 .map(|_| ())
                 .unwrap_err()
                 .to_string();

@@ -4,7 +4,7 @@
 
 mod s3_support;
 
-use checkpointer::storage::{FsStore, Key, Layered};
+use checkpointer::backend::{FsStore, Key, Layered};
 use checkpointer::{checkpoint, Storage};
 use s3_support::{spawn_child, start_private_server, stop_private_server, store};
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ fn in_s3(x: u64) -> Result<bool, checkpointer::CheckpointError> {
         identity: h.identity(),
         call: double::call_hash(x),
     };
-    checkpointer::storage::block_on(TIERS.s3.exists(&key))
+    checkpointer::backend::block_on(TIERS.s3.exists(&key))
 }
 
 #[test]

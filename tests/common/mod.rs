@@ -116,9 +116,9 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
 /// function's reserved `<fn>-meta` directory (`checkpointer_core::manifest`).
 pub fn is_meta(path: &Path) -> bool {
     // The directory is the function's name with the suffix, as the stores write names.
-    let suffix = checkpointer::storage::sanitize(&format!(
+    let suffix = checkpointer::backend::sanitize(&format!(
         "f{}",
-        checkpointer::storage::manifest::META_SUFFIX
+        checkpointer::backend::manifest::META_SUFFIX
     ));
     let suffix = suffix.trim_start_matches('f');
     path.iter().any(|c| c.to_string_lossy().ends_with(suffix))

@@ -60,7 +60,7 @@ use proc_macro::TokenStream;
 /// assert_eq!(square(4), 16);             // loaded
 /// assert_eq!(square::get(4).unwrap(), 16);
 /// assert_eq!(words("a b"), ["a", "b"]);
-/// # let fetched = checkpointer::storage::block_on(fetch("https://example.org".into()));
+/// # let fetched = checkpointer::backend::block_on(fetch("https://example.org".into()));
 /// # assert_eq!(fetched.unwrap(), b"example.org");
 /// ```
 ///

@@ -4,8 +4,8 @@ use super::Ctx;
 use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::table::style;
-use checkpointer::storage::manifest::{self, CallRef, MANIFEST_CALL};
-use checkpointer::storage::Key;
+use checkpointer::backend::manifest::{self, CallRef, MANIFEST_CALL};
+use checkpointer::backend::Key;
 use checkpointer::Digest;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -64,7 +64,7 @@ pub fn graph(ctx: &Ctx, function: Option<&str>) -> Result<(), CliError> {
         };
         // An unreadable record is left out: `verify` reports it.
         let Ok(Some(record)) =
-            checkpointer::storage::block_on(manifest::load_record(&*ctx.storage, &key))
+            checkpointer::backend::block_on(manifest::load_record(&*ctx.storage, &key))
         else {
             continue;
         };

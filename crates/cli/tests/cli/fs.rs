@@ -5,9 +5,9 @@ use std::path::Path;
 
 /// The directory of the metadata (`-meta`) objects of function `name`, as the stores spell it.
 fn meta_dir(cache: &Path, name: &str) -> std::path::PathBuf {
-    let dir = checkpointer::storage::sanitize(&format!(
+    let dir = checkpointer::backend::sanitize(&format!(
         "{name}{}",
-        checkpointer::storage::manifest::META_SUFFIX
+        checkpointer::backend::manifest::META_SUFFIX
     ));
     cache.join("cli/program").join(dir)
 }

@@ -8,7 +8,7 @@
 //! A backend crate depends on `checkpointer-core`, which has all of these at its root.
 //!
 //! ```no_run
-//! use checkpointer::storage::{block_on, FsStore, Scope};
+//! use checkpointer::backend::{block_on, FsStore, Scope};
 //! use checkpointer::maintenance;
 //!
 //! let store = FsStore::new("/var/cache/team-checkpoints");
