@@ -10,7 +10,7 @@ use std::time::SystemTime;
 ///
 /// Typed encoding, checksum verification, expiry and maintenance sit above it in the core,
 /// so a backend is only these operations. Every backend must pass the conformance suite in
-/// [`crate::testing`] (feature `testing`).
+/// `checkpointer_core::testing` (feature `testing`).
 ///
 /// Futures returned by a backend must not need a particular executor: the core drives them
 /// with its own `block_on` for sync functions and under any executor for async ones. A backend

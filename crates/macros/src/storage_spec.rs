@@ -126,6 +126,7 @@ mod tests {
         assert_eq!(check("memory,fs,ro:s3://b/p").unwrap(), ["mem", "fs", "s3"]);
         assert_eq!(check("ro:az://c/p").unwrap(), ["azure"]);
         assert_eq!(check("ro: gs://b").unwrap(), ["gcs"]);
+        assert_eq!(check("ro: fs").unwrap(), ["fs"]);
         assert!(check("ro:").unwrap_err().contains("followed by one tier"));
         assert!(check("ro:ro:fs")
             .unwrap_err()

@@ -57,7 +57,7 @@
 //! # Single flight across machines
 //!
 //! [`Storage::lock`] takes a lease: the object `<entry>.lease` created with a conditional PUT
-//! (`If-None-Match: *`, object_store's [`PutMode::Create`]) holding its owner and an expiry
+//! (`If-None-Match: *`, object_store's [`PutMode::Create`](object_store::PutMode::Create)) holding its owner and an expiry
 //! ([`S3Options::lease_ttl`], 30 s by default). While the guard lives, a background task
 //! renews it every third of the TTL with a PUT conditional on the lease's ETag; dropping the
 //! guard deletes it. Other callers poll (50 ms doubling to 1 s) until the entry appears, the
