@@ -7,11 +7,11 @@
 mod common;
 mod s3_support;
 
-use checkpointer::config::{open_spec, Settings};
 use checkpointer::backend::{block_on, Codec, Entry, FnPath, Key};
-use checkpointer::{checkpoint, maintenance, Digest};
 use checkpointer::backend::{S3Store, Scope};
+use checkpointer::config::{open_spec, Settings};
 use checkpointer::Storage;
+use checkpointer::{checkpoint, maintenance, Digest};
 use common::{entry_files, is_child, run_child};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -201,7 +201,12 @@ fn a_read_only_azure_tier_is_promoted_from_and_never_written() {
     let settings = Settings {
         directory: dir.path().to_path_buf(),
     };
-    let tiers = open_spec(&format!("fs,ro:{url}"), &settings, checkpointer::backend::open_tier).unwrap();
+    let tiers = open_spec(
+        &format!("fs,ro:{url}"),
+        &settings,
+        checkpointer::backend::open_tier,
+    )
+    .unwrap();
     // A hit from the read-only tier, promoted into fs with its created time.
     let got = block_on(tiers.load(&key(0))).unwrap().expect("a hit");
     assert_eq!(got.payload, planted.payload);
@@ -212,7 +217,12 @@ fn a_read_only_azure_tier_is_promoted_from_and_never_written() {
     drop(block_on(tiers.lock(&key(2))).unwrap());
     assert_eq!(objects(&writer), before, "the read-only tier changed");
     // On its own (as the command opens it), every write is refused with a clear error.
-    let ro = open_spec(&format!("ro:{url}"), &settings, checkpointer::backend::open_tier).unwrap();
+    let ro = open_spec(
+        &format!("ro:{url}"),
+        &settings,
+        checkpointer::backend::open_tier,
+    )
+    .unwrap();
     let err = block_on(ro.store(&key(3), planted.clone())).unwrap_err();
     assert!(err.to_string().contains("read-only"), "{err}");
     let err = block_on(maintenance::clear(&*ro, &Scope::All)).unwrap_err();
