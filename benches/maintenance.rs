@@ -6,8 +6,9 @@
 
 #[path = "../tests/fs_support/fixture.rs"]
 mod fixture;
+use checkpointer::backend::{block_on, FsStore, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{block_on, FsStore, Scope, Storage};
+use checkpointer::Storage;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use std::time::{Duration, Instant};
 

@@ -30,7 +30,10 @@ pub fn open_tier(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Ch
 fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, CheckpointError> {
     let unavailable = |feature: &str| CheckpointError::Spec {
         spec: tier.to_string(),
-        reason: format!("this build of checkpointer lacks the `{feature}` feature"),
+        reason: format!(
+            "this build of checkpointer lacks the `{feature}` feature (enable it: {})",
+            format_args!("checkpointer = {{ version = \"0.1\", features = [\"{feature}\"] }}")
+        ),
     };
     let _ = (settings, &unavailable);
     match tier {
@@ -52,17 +55,45 @@ fn create(tier: &str, settings: &Settings) -> Result<Arc<dyn Storage>, Checkpoin
             #[cfg(not(feature = "mmap"))]
             return Err(unavailable("mmap"));
         }
-        t if t.starts_with("s3://") => {
-            #[cfg(feature = "s3")]
+        t if object_store_feature(t).is_some() => {
+            let feature = object_store_feature(t).unwrap_or("s3");
+            const ENABLED: &[(&str, bool)] = &[
+                ("s3", cfg!(feature = "s3")),
+                ("gcs", cfg!(feature = "gcs")),
+                ("azure", cfg!(feature = "azure")),
+            ];
+            let enabled = ENABLED.iter().any(|(f, on)| *f == feature && *on);
+            if !enabled {
+                return Err(unavailable(feature));
+            }
+            #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
             return checkpointer_store_s3::S3Store::open(t)
                 .map(|s| Arc::new(s) as Arc<dyn Storage>)
                 .map_err(|e| CheckpointError::Spec { spec: t.to_string(), reason: e.to_string() });
-            #[cfg(not(feature = "s3"))]
-            return Err(unavailable("s3"));
+            #[cfg(not(any(feature = "s3", feature = "gcs", feature = "azure")))]
+            return Err(unavailable(feature));
         }
         _ => Err(CheckpointError::Spec {
             spec: tier.to_string(),
-            reason: "expected \"fs\", \"memory\", \"mmap\" or an s3:// URL, or tiers of these joined by commas".to_string(),
+            reason: "expected \"fs\", \"memory\", \"mmap\" or an object store URL (s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, abfs://container/prefix), or tiers of these joined by commas".to_string(),
         }),
     }
+}
+
+/// Object store URL schemes, and the facade feature each needs (all open through
+/// `checkpointer-store-s3`, which is built over `object_store`).
+pub(crate) const OBJECT_STORE_SCHEMES: &[(&str, &str)] = &[
+    ("s3://", "s3"),
+    ("gs://", "gcs"),
+    ("az://", "azure"),
+    ("abfs://", "azure"),
+    ("abfss://", "azure"),
+];
+
+/// The feature an object store URL needs, or `None` when `tier` is not such a URL.
+fn object_store_feature(tier: &str) -> Option<&'static str> {
+    OBJECT_STORE_SCHEMES
+        .iter()
+        .find(|(scheme, _)| tier.starts_with(scheme))
+        .map(|(_, feature)| *feature)
 }

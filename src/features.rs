@@ -38,6 +38,16 @@ requires!(
     __checkpointer_requires_s3,
     "storage \"s3://…\" needs checkpointer's `s3` feature: checkpointer = { version = \"0.1\", features = [\"s3\"] }"
 );
+requires!(
+    feature = "gcs",
+    __checkpointer_requires_gcs,
+    "storage \"gs://…\" needs checkpointer's `gcs` feature: checkpointer = { version = \"0.1\", features = [\"gcs\"] }"
+);
+requires!(
+    feature = "azure",
+    __checkpointer_requires_azure,
+    "storage \"az://…\" or \"abfs://…\" needs checkpointer's `azure` feature: checkpointer = { version = \"0.1\", features = [\"azure\"] }"
+);
 
 requires!(
     feature = "mmap",

@@ -23,43 +23,42 @@
 mod backends;
 mod features;
 
-/// What the runtime records beside entries for the `checkpointer` command.
-pub use checkpointer_core::manifest;
+// The root holds what a user of `#[checkpoint]` names; what storage authors and tools need
+// is in `backend` (not `storage`: the `storage = …` option of the facade's own tests would
+// name it). The core crate keeps every item at its own root (`checkpointer_core::Entry`).
 pub use checkpointer_core::{
-    block_on, config, hash, maintenance, sanitize, CachedFn, CheckpointError, Checkpointer, Codec,
-    Digest, Entry, EntryInfo, EntryMeta, Expiry, FnPath, Hasher, IntoExpiry, IntoStorage, Key,
-    Layered, ObjectHash, OnError, Scope, Storage,
+    config, hash, maintenance, CachedFn, CheckpointError, Checkpointer, Digest, Expiry, Hasher,
+    IntoExpiry, ObjectHash, OnError, Storage,
 };
-/// Caches a function's results; see the crate documentation and the README.
 pub use checkpointer_macros::checkpoint;
-/// Derives [`ObjectHash`] for structs and enums, with `#[hash(skip)]` and `#[hash(by = path)]`.
 pub use checkpointer_macros::ObjectHash;
 
-pub use backends::open_tier;
-
-/// Large arrays (feature `mmap`): [`Array`] values, served as read-only maps by the mmap store.
 #[cfg(feature = "mmap")]
-pub use checkpointer_store_mmap::{Array, Element, MmapStore};
+pub use checkpointer_store_mmap::{Array, Element};
 /// `ndarray`, as the facade's `ndarray` feature uses it (for matching versions).
 #[cfg(feature = "ndarray")]
 pub use ndarray;
+
+pub mod backend;
 
 /// The storage a `#[checkpoint]` without options uses: `CHECKPOINTER_STORAGE`, else
 /// `checkpointer.toml`, else the fs store in `CHECKPOINTER_DIR` (default: the user cache
 /// directory + `/checkpoints`).
 pub fn default_storage() -> Result<std::sync::Arc<dyn Storage>, CheckpointError> {
-    Ok(Checkpointer::new().resolve(open_tier)?.storage)
+    Ok(Checkpointer::new().resolve(backend::open_tier)?.storage)
 }
 
-/// Python's `cleanup_all` on the [`default_storage`]: removes every function's entries of
-/// identities other than its newest (`invalidated`) and those past `expiry`. Returns how many.
+/// Cleans up every function in the [`default_storage`] at once: removes the entries of
+/// identities other than each function's newest (when `invalidated`) and those past `expiry`
+/// (when given). Returns how many entries it removed. [`CachedFn::cleanup`] does the same for
+/// one function; [`maintenance::cleanup_all`] for any store.
 ///
 /// ```no_run
 /// let removed = checkpointer::cleanup_all(true, None)?;
 /// # Ok::<(), checkpointer::CheckpointError>(())
 /// ```
 pub fn cleanup_all(invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, CheckpointError> {
-    block_on(maintenance::cleanup_all(
+    backend::block_on(maintenance::cleanup_all(
         &*default_storage()?,
         invalidated,
         expiry,
@@ -76,19 +75,24 @@ pub fn cleanup_all(invalidated: bool, expiry: Option<&Expiry>) -> Result<u64, Ch
 /// # Ok::<(), checkpointer::CheckpointError>(())
 /// ```
 pub fn prune(rule: maintenance::PruneRule) -> Result<maintenance::PruneReport, CheckpointError> {
-    block_on(maintenance::prune(&*default_storage()?, &Scope::All, rule))
+    backend::block_on(maintenance::prune(
+        &*default_storage()?,
+        &backend::Scope::All,
+        rule,
+    ))
 }
-#[cfg(feature = "fs")]
-pub use checkpointer_store_fs::FsStore;
-#[cfg(feature = "mem")]
-pub use checkpointer_store_mem::MemoryStore;
-#[cfg(feature = "s3")]
-pub use checkpointer_store_s3::{S3Options, S3Store};
+
+/// The README's Rust snippets, compiled as this crate's doctests (and run, but those marked
+/// `no_run`, which would write to the user's cache directory). They use the `s3` and `mmap`
+/// features, so they are checked when both are on, as in `scripts/test`.
+#[cfg(all(doctest, feature = "s3", feature = "mmap"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 /// What generated code uses. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::backends::open_tier;
+    pub use crate::backend::open_tier;
     pub use checkpointer_core::decoded::{MemoProbe, ViaClone, ViaNothing};
     pub use checkpointer_core::{
         block_on, CachedFn, CheckpointError, Checkpointer, Compression, Digest, FnInfo, Hasher,

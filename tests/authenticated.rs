@@ -131,12 +131,15 @@ fn a_tampered_signed_entry_is_never_loaded() {
     let files = entries(dir);
     assert_eq!(files.len(), 1, "{files:?}");
     let bytes = std::fs::read(&files[0]).unwrap();
-    let entry = checkpointer::Entry::from_envelope(bytes.into()).unwrap();
+    let entry = checkpointer::backend::Entry::from_envelope(bytes.into()).unwrap();
     entry.verify().unwrap();
     let mut payload = entry.payload.to_vec();
     *payload.last_mut().unwrap() ^= 1; // 42 → 43, still valid CBOR
-    let forged =
-        checkpointer::Entry::with_created(entry.meta.codec, payload.into(), entry.meta.created);
+    let forged = checkpointer::backend::Entry::with_created(
+        entry.meta.codec,
+        payload.into(),
+        entry.meta.created,
+    );
     let mut out = forged.envelope_header().to_vec();
     out.extend_from_slice(&forged.payload);
     std::fs::write(&files[0], out).unwrap();
@@ -154,8 +157,8 @@ fn the_builder_option_signs_and_verifies() {
     let files = entries(dir);
     assert_eq!(files.len(), 1, "{files:?}");
     let bytes = std::fs::read(&files[0]).unwrap();
-    let entry = checkpointer::Entry::from_envelope(bytes.into()).unwrap();
-    assert_eq!(entry.meta.codec, checkpointer::Codec::Signed);
+    let entry = checkpointer::backend::Entry::from_envelope(bytes.into()).unwrap();
+    assert_eq!(entry.meta.codec, checkpointer::backend::Codec::Signed);
 }
 
 #[test]

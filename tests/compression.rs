@@ -3,7 +3,8 @@
 
 mod common;
 
-use checkpointer::{checkpoint, Codec, Entry};
+use checkpointer::backend::{Codec, Entry};
+use checkpointer::checkpoint;
 use common::{child_command, entry_files, is_child, Child};
 use std::path::{Path, PathBuf};
 

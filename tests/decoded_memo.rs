@@ -3,7 +3,8 @@
 //! thread's write, a lower tier's promotion — is seen on the very next call, and a caller
 //! mutating what it got never changes what the next call returns.
 
-use checkpointer::{checkpoint, MemoryStore};
+use checkpointer::backend::MemoryStore;
+use checkpointer::checkpoint;
 use checkpointer_store_mem::MemoryLimits;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -130,10 +131,10 @@ async fn fetched(x: u32) -> Vec<u32> {
 
 #[test]
 fn async_hits_are_remembered_and_never_stale() {
-    let a = checkpointer::block_on(fetched(1));
-    assert_eq!(checkpointer::block_on(fetched(1)), a);
-    checkpointer::block_on(fetched::set(vec![0], 1)).unwrap();
-    assert_eq!(checkpointer::block_on(fetched(1)), vec![0]);
+    let a = checkpointer::backend::block_on(fetched(1));
+    assert_eq!(checkpointer::backend::block_on(fetched(1)), a);
+    checkpointer::backend::block_on(fetched::set(vec![0], 1)).unwrap();
+    assert_eq!(checkpointer::backend::block_on(fetched(1)), vec![0]);
 }
 
 /// Cloning and dropping it call a cached function: the memo runs user code while it works.

@@ -220,6 +220,40 @@ fn an_invalid_disable_value_warns_once_and_caching_stays_on() {
 }
 
 #[test]
+fn an_invalid_compress_value_warns_once_and_caching_goes_on_uncompressed() {
+    for value in ["banana", "zstd:99", "zstd:x", "gzip", ""] {
+        let dir = tempfile::tempdir().unwrap();
+        let child = run(dir.path(), &[("CHECKPOINTER_COMPRESS", value)]);
+        // Not a configuration error: the functions cache as without the variable.
+        assert_cached(&child, 1, value);
+        let warnings: Vec<&str> = child
+            .stderr
+            .lines()
+            .filter(|l| l.contains("warning"))
+            .collect();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "{value:?}: one warning\n{}",
+            child.stderr
+        );
+        let w = warnings[0];
+        assert!(
+            w.contains(&format!("CHECKPOINTER_COMPRESS={value:?}"))
+                && w.contains("zstd:LEVEL")
+                && w.contains("none")
+                && w.contains("no compression"),
+            "{value:?}: the warning names the variable, the valid values and the default: {w}"
+        );
+    }
+    // A valid value is silent.
+    let dir = tempfile::tempdir().unwrap();
+    let child = run(dir.path(), &[("CHECKPOINTER_COMPRESS", "zstd:3")]);
+    assert_cached(&child, 1, "zstd:3");
+    assert!(!child.stderr.contains("warning"), "{}", child.stderr);
+}
+
+#[test]
 fn an_invalid_storage_spec_is_reported_without_a_doubled_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let child = run(dir.path(), &[("CHECKPOINTER_STORAGE", "memroy")]);

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 #[test]
-fn an_s3_spec_without_the_s3_feature_names_the_feature_at_the_spec() {
+fn object_store_specs_without_their_features_name_the_feature_at_the_spec() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let pkg = Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-errors-ws");
     if pkg.exists() {
@@ -31,7 +31,7 @@ fn an_s3_spec_without_the_s3_feature_names_the_feature_at_the_spec() {
     .expect("copy Cargo.lock");
     write(
         &pkg.join("src/main.rs"),
-        "use checkpointer::checkpoint;\n\n#[checkpoint(storage = \"memory,s3://bucket/prefix\")]\nfn square(x: u64) -> u64 {\n    x * x\n}\n\n#[checkpoint(storage = \"memory,fs\")]\nfn cube(x: u64) -> u64 {\n    x * x * x\n}\n\nfn main() {\n    println!(\"{} {}\", square(2), cube(2));\n}\n",
+        "use checkpointer::checkpoint;\n\n#[checkpoint(storage = \"memory,s3://bucket/prefix\")]\nfn square(x: u64) -> u64 {\n    x * x\n}\n\n#[checkpoint(storage = \"memory,fs\")]\nfn cube(x: u64) -> u64 {\n    x * x * x\n}\n\n#[checkpoint(storage = \"gs://bucket/prefix\")]\nfn gcs(x: u64) -> u64 {\n    x\n}\n\n#[checkpoint(storage = \"memory,fs,ro:az://container/prefix\")]\nfn azure(x: u64) -> u64 {\n    x\n}\n\nfn main() {\n    println!(\"{} {} {} {}\", square(2), cube(2), gcs(1), azure(1));\n}\n",
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -47,12 +47,16 @@ fn an_s3_spec_without_the_s3_feature_names_the_feature_at_the_spec() {
         errors,
         [
             "error: storage \"s3://…\" needs checkpointer's `s3` feature: checkpointer = { version = \"0.1\", features = [\"s3\"] }",
-            "error: could not compile `feature_errors` (bin \"feature_errors\") due to 1 previous error",
+            "error: storage \"gs://…\" needs checkpointer's `gcs` feature: checkpointer = { version = \"0.1\", features = [\"gcs\"] }",
+            "error: storage \"az://…\" or \"abfs://…\" needs checkpointer's `azure` feature: checkpointer = { version = \"0.1\", features = [\"azure\"] }",
+            "error: could not compile `feature_errors` (bin \"feature_errors\") due to 3 previous errors",
         ],
-        "one error, naming the feature; the default tiers compile\n{stderr}"
+        "one error per spec, naming the feature (a `ro:` tier needs its inner tier's); the default tiers compile\n{stderr}"
     );
-    assert!(
-        stderr.contains("src/main.rs:3:24"),
-        "the error points at the spec\n{stderr}"
-    );
+    for at in ["src/main.rs:3:24", "src/main.rs:13:24", "src/main.rs:18:24"] {
+        assert!(
+            stderr.contains(at),
+            "an error points at the spec, {at}\n{stderr}"
+        );
+    }
 }

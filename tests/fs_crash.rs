@@ -5,7 +5,8 @@
 mod common;
 mod fs_support;
 
-use checkpointer::{checkpoint, FsStore, Key, Storage};
+use checkpointer::backend::{FsStore, Key};
+use checkpointer::{checkpoint, Storage};
 use common::{entry_files, is_child, run_child};
 use fs_support::{all_files, child_command};
 use std::process::Stdio;
@@ -115,7 +116,7 @@ fn sigkill_at_random_instants_leaves_entries_absent_or_complete() {
                 continue;
             };
             present += 1;
-            let entry = checkpointer::Entry::from_envelope(bytes.into())
+            let entry = checkpointer::backend::Entry::from_envelope(bytes.into())
                 .unwrap_or_else(|e| panic!("round {round}, entry {i} is torn: {e} (seed {seed})"));
             entry
                 .verify()
@@ -151,10 +152,11 @@ fn sigkill_at_random_instants_leaves_entries_absent_or_complete() {
         }
     }
     // (Version manifests beside the entries are not entries: `common::is_meta`.)
-    let listed = checkpointer::block_on(store.list(&checkpointer::Scope::All)).unwrap();
+    let listed =
+        checkpointer::backend::block_on(store.list(&checkpointer::backend::Scope::All)).unwrap();
     let listed_entries = listed
         .iter()
-        .filter(|i| checkpointer::manifest::owner(&i.key.function).is_none())
+        .filter(|i| checkpointer::backend::manifest::owner(&i.key.function).is_none())
         .count();
     assert!(listed_entries <= ENTRIES as usize);
     let left: Vec<_> = all_files(cache.path())

@@ -5,8 +5,9 @@
 mod common;
 #[path = "fs_support/fixture.rs"]
 mod fixture;
+use checkpointer::backend::{block_on, FsStore, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{block_on, checkpoint, FsStore, Scope, Storage};
+use checkpointer::{checkpoint, Storage};
 use common::{is_child, run_child};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

@@ -2,9 +2,8 @@
 //! `fn_hash_from`, `on_error`, the `Checkpointer::capture()` preset, `deps`, and the
 //! visibility of companions.
 
-use checkpointer::{
-    checkpoint, CheckpointError, Checkpointer, Hasher, MemoryStore, ObjectHash, OnError,
-};
+use checkpointer::backend::MemoryStore;
+use checkpointer::{checkpoint, CheckpointError, Checkpointer, Hasher, ObjectHash, OnError};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};

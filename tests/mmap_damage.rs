@@ -5,7 +5,8 @@
 mod common;
 mod fs_support;
 
-use checkpointer::{checkpoint, Array, MmapStore, Scope};
+use checkpointer::backend::{MmapStore, Scope};
+use checkpointer::{checkpoint, Array};
 use common::{entry_files, is_child, run_child};
 #[allow(unused_imports)]
 use fs_support::all_files as _;
@@ -138,7 +139,7 @@ fn a_flipped_element_is_found_by_verify_and_by_the_fs_store() {
     });
     let store = MmapStore::new(dir.path());
     // (The store also holds the function's manifest, an ordinary entry of `ramp-meta`.)
-    let report = checkpointer::block_on(store.verify(&Scope::All, true)).unwrap();
+    let report = checkpointer::backend::block_on(store.verify(&Scope::All, true)).unwrap();
     assert_eq!((report.damaged.len(), report.removed), (1, 1), "{report:?}");
     assert_eq!(report.damaged[0].0.function.name, "ramp");
     assert!(
@@ -149,7 +150,7 @@ fn a_flipped_element_is_found_by_verify_and_by_the_fs_store() {
     let after = run_child("child_call", dir.path(), &[]);
     after.assert_ok();
     assert_eq!(after.count("BODY"), 1);
-    let report = checkpointer::block_on(store.verify(&Scope::All, false)).unwrap();
+    let report = checkpointer::backend::block_on(store.verify(&Scope::All, false)).unwrap();
     assert!(
         report.checked >= 1 && report.damaged.is_empty(),
         "{report:?}"

@@ -3,11 +3,9 @@
 
 mod common;
 
+use checkpointer::backend::{block_on, Entry, FnPath, FsStore, Key, Layered, MmapStore, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{
-    block_on, checkpoint, Array, Digest, Entry, FnPath, FsStore, Key, Layered, MmapStore, Scope,
-    Storage,
-};
+use checkpointer::{checkpoint, Array, Digest, Storage};
 use common::{entry_files, is_child, run_child};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};

@@ -59,15 +59,16 @@ fn child_consume() {
         &checkpointer::config::Settings {
             directory: dir.clone(),
         },
-        checkpointer::open_tier,
+        checkpointer::backend::open_tier,
     )
     .unwrap();
-    let key = checkpointer::block_on(ro.list(&checkpointer::Scope::All)).unwrap()[0]
-        .key
-        .clone();
-    let refused = checkpointer::block_on(ro.store(
+    let key = checkpointer::backend::block_on(ro.list(&checkpointer::backend::Scope::All)).unwrap()
+        [0]
+    .key
+    .clone();
+    let refused = checkpointer::backend::block_on(ro.store(
         &key,
-        checkpointer::Entry::new(checkpointer::Codec::Cbor, vec![0x0a].into()),
+        checkpointer::backend::Entry::new(checkpointer::backend::Codec::Cbor, vec![0x0a].into()),
     ))
     .unwrap_err()
     .to_string();
@@ -120,19 +121,20 @@ fn maintenance_refuses_to_modify_a_read_only_tier() {
         &checkpointer::config::Settings {
             directory: cache.path().to_path_buf(),
         },
-        checkpointer::open_tier,
+        checkpointer::backend::open_tier,
     )
     .unwrap();
-    let err = checkpointer::block_on(checkpointer::maintenance::clear(
+    let err = checkpointer::backend::block_on(checkpointer::maintenance::clear(
         &*ro,
-        &checkpointer::Scope::All,
+        &checkpointer::backend::Scope::All,
     ))
     .unwrap_err()
     .to_string();
     assert!(err.contains("ro:fs") && err.contains("read-only"), "{err}");
     assert_eq!(snapshot(cache.path()), before);
     // Stats (a read) still work.
-    let listed = checkpointer::block_on(ro.list(&checkpointer::Scope::All)).unwrap();
+    let listed =
+        checkpointer::backend::block_on(ro.list(&checkpointer::backend::Scope::All)).unwrap();
     assert!(!listed.is_empty());
 }
 
@@ -142,10 +144,11 @@ fn bad_read_only_specs_are_refused() {
         directory: std::env::temp_dir(),
     };
     for spec in ["ro:", "memory,ro:", "ro:ro:fs", "ro:nonsense"] {
-        let err = checkpointer::config::open_spec(spec, &settings, checkpointer::open_tier)
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
+        let err =
+            checkpointer::config::open_spec(spec, &settings, checkpointer::backend::open_tier)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("spec"), "{spec}: {err}");
     }
 }

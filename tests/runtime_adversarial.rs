@@ -225,7 +225,7 @@ fn entry_path<F: Fn(u32) -> checkpointer::Digest>(
     call: F,
     x: u32,
 ) -> PathBuf {
-    let key = checkpointer::Key {
+    let key = checkpointer::backend::Key {
         function: h.path(),
         identity: h.identity(),
         call: call(x),
@@ -409,7 +409,7 @@ fn waiters_after_an_err_retry_together_not_one_by_one() {
 #[test]
 fn the_tmp_preset_is_per_user() {
     let resolved = Checkpointer::tmp()
-        .resolve(checkpointer::open_tier)
+        .resolve(checkpointer::backend::open_tier)
         .unwrap();
     let shared = std::env::temp_dir().join("checkpoints");
     assert_ne!(resolved.settings.directory, shared);
@@ -423,7 +423,8 @@ fn the_tmp_preset_is_per_user() {
 
 #[test]
 fn layered_verifies_lower_tiers_itself_and_never_passes_on_damage() {
-    use checkpointer::{block_on, Codec, Digest, Entry, FnPath, Key, Layered, Storage};
+    use checkpointer::backend::{block_on, Codec, Entry, FnPath, Key, Layered};
+    use checkpointer::{Digest, Storage};
     use checkpointer_store_fs::FsStore;
     use checkpointer_store_mem::MemoryStore;
     let root = tempfile::tempdir().unwrap();

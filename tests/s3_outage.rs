@@ -4,7 +4,8 @@
 
 mod s3_support;
 
-use checkpointer::{checkpoint, FsStore, Key, Layered, Storage};
+use checkpointer::backend::{FsStore, Key, Layered};
+use checkpointer::{checkpoint, Storage};
 use s3_support::{spawn_child, start_private_server, stop_private_server, store};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -46,7 +47,7 @@ fn in_s3(x: u64) -> Result<bool, checkpointer::CheckpointError> {
         identity: h.identity(),
         call: double::call_hash(x),
     };
-    checkpointer::block_on(TIERS.s3.exists(&key))
+    checkpointer::backend::block_on(TIERS.s3.exists(&key))
 }
 
 #[test]

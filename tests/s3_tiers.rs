@@ -5,7 +5,8 @@
 mod common;
 mod s3_support;
 
-use checkpointer::{checkpoint, FsStore, Key, Layered, Storage};
+use checkpointer::backend::{FsStore, Key, Layered};
+use checkpointer::{checkpoint, Storage};
 use common::{entry_files, is_child, run_child};
 use s3_support::{child_env, fresh_url, server, store};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -105,15 +106,15 @@ fn tiered_key(x: u64) -> Key {
 }
 
 fn date(s: &Arc<dyn Storage>, k: &Key) -> Option<SystemTime> {
-    checkpointer::block_on(s.checkpoint_date(k)).unwrap()
+    checkpointer::backend::block_on(s.checkpoint_date(k)).unwrap()
 }
 
 /// An entry holding `value`, created `age` ago, put into S3 alone (as another machine would).
 fn plant_in_s3(x: u64, value: u64, age: Duration) -> SystemTime {
     let created = SystemTime::now() - age;
     let e = checkpointer_core::encode(&value).unwrap();
-    let e = checkpointer::Entry::with_created(e.meta.codec, e.payload, created);
-    checkpointer::block_on(TIERS.s3.store(&tiered_key(x), e)).unwrap();
+    let e = checkpointer::backend::Entry::with_created(e.meta.codec, e.payload, created);
+    checkpointer::backend::block_on(TIERS.s3.store(&tiered_key(x), e)).unwrap();
     created
 }
 

@@ -12,7 +12,8 @@
 
 mod common;
 
-use checkpointer::{checkpoint, CheckpointError, Entry, Layered, Storage};
+use checkpointer::backend::{Entry, Layered};
+use checkpointer::{checkpoint, CheckpointError, Storage};
 use checkpointer_store_fs::FsStore;
 use checkpointer_store_mem::{MemoryLimits, MemoryStore};
 use std::path::{Path, PathBuf};
@@ -46,12 +47,12 @@ fn tiers() -> Layered {
     ];
     #[cfg(feature = "s3")]
     if let Ok(url) = std::env::var(S3_VAR) {
-        let mut o = checkpointer::S3Options::default();
+        let mut o = checkpointer::backend::S3Options::default();
         o.endpoint = std::env::var("CHECKPOINTER_TEST_S3_ENDPOINT").ok();
         // Killed holders leave leases behind: short ones keep the run short.
         o.lease_ttl = Duration::from_secs(3);
         tiers.push(Arc::new(
-            checkpointer::S3Store::open_with(&url, o).expect("open the soak S3 prefix"),
+            checkpointer::backend::S3Store::open_with(&url, o).expect("open the soak S3 prefix"),
         ));
     }
     Layered::new(tiers)

@@ -116,7 +116,10 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
 /// function's reserved `<fn>-meta` directory (`checkpointer_core::manifest`).
 pub fn is_meta(path: &Path) -> bool {
     // The directory is the function's name with the suffix, as the stores write names.
-    let suffix = checkpointer::sanitize(&format!("f{}", checkpointer::manifest::META_SUFFIX));
+    let suffix = checkpointer::backend::sanitize(&format!(
+        "f{}",
+        checkpointer::backend::manifest::META_SUFFIX
+    ));
     let suffix = suffix.trim_start_matches('f');
     path.iter().any(|c| c.to_string_lossy().ends_with(suffix))
 }

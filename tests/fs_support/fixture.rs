@@ -4,7 +4,8 @@
 //! `tests/fs_maintenance.rs` and `benches/maintenance.rs`.
 #![allow(dead_code)]
 
-use checkpointer::{Codec, Digest, Entry, FnPath, Key};
+use checkpointer::backend::{Codec, Entry, FnPath, Key};
+use checkpointer::Digest;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! child processes started without waiting, and a private server for outage tests.
 #![allow(dead_code)]
 
-use checkpointer::{S3Options, S3Store};
+use checkpointer::backend::{S3Options, S3Store};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 

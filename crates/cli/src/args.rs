@@ -20,7 +20,8 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Storage spec: `fs`, `memory`, `s3://bucket/prefix`, or tiers joined by commas.
+    /// Storage spec: `fs`, `memory`, `s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix`, `ro:SPEC`, or tiers joined by commas.
     #[arg(long, global = true, value_name = "SPEC")]
     pub storage: Option<String>,
     /// Base directory of the fs store.

@@ -2,8 +2,9 @@
 //! finding a function by the name users write.
 
 use crate::error::CliError;
-use checkpointer::manifest;
-use checkpointer::{maintenance, Digest, EntryInfo, FnPath, Scope, Storage};
+use checkpointer::backend::manifest;
+use checkpointer::backend::{EntryInfo, FnPath, Scope};
+use checkpointer::{maintenance, Digest, Storage};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -70,7 +71,7 @@ impl Function {
 impl Catalog {
     /// Lists the whole store. A store that does not exist yet is empty.
     pub fn load(storage: &dyn Storage) -> Result<Catalog, CliError> {
-        let infos = checkpointer::block_on(storage.list(&Scope::All))?;
+        let infos = checkpointer::backend::block_on(storage.list(&Scope::All))?;
         let mut catalog = Catalog::default();
         let mut by_fn: BTreeMap<String, (FnPath, Vec<EntryInfo>)> = BTreeMap::new();
         for info in infos {

@@ -13,7 +13,7 @@ pub fn open(global: &Global) -> Result<(Arc<dyn Storage>, String), checkpointer:
     if let Some(dir) = &global.dir {
         options = options.directory(dir.clone());
     }
-    let resolved = options.resolve(checkpointer::open_tier)?;
+    let resolved = options.resolve(checkpointer::backend::open_tier)?;
     let what = match resolved.storage.name() {
         "fs" => format!("fs store at {}", resolved.settings.directory.display()),
         name => format!("{name} store"),

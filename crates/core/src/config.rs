@@ -123,7 +123,9 @@ pub enum StorageChoice {
 /// All options of a checkpoint, as a value: what `#[checkpoint(using = PRESET)]` takes.
 ///
 /// Unset options fall back to the environment, then `checkpointer.toml`, then the defaults.
-/// The presets mirror the Python library's:
+/// Built-in presets ([`Checkpointer::memory`], [`Checkpointer::tmp`],
+/// [`Checkpointer::static_identity`], [`Checkpointer::capture`]) are starting points; a team
+/// keeps its own in a `static`:
 ///
 /// ```
 /// use checkpointer_core::Checkpointer;
@@ -152,7 +154,7 @@ impl Checkpointer {
         Self::default()
     }
 
-    /// Preset: in-memory store, silent (Python's `memory` storage preset).
+    /// Preset: in-memory store, silent: results live as long as the process.
     pub fn memory() -> Self {
         Self::new().storage_spec("memory").verbosity(0)
     }
@@ -171,8 +173,9 @@ impl Checkpointer {
         Self::new().fn_hash_from("static")
     }
 
-    /// Preset: hash every static and const the function body names on every call
-    /// (Python's `capture=True`).
+    /// Preset: hash every static and const the function body names on every call (those
+    /// whose type implements `ObjectHash`; the others are skipped), as if each were listed
+    /// in `capture(…)`.
     pub fn capture() -> Self {
         Self {
             capture: true,
@@ -329,10 +332,9 @@ impl Checkpointer {
         };
         let compress = match self.compress {
             Some(c) => c,
-            None => match std::env::var(ENV_COMPRESS) {
-                Ok(v) => crate::compress::Compression::parse(&v)
-                    .map_err(|e| CheckpointError::Config(format!("{ENV_COMPRESS}: {e}")))?,
-                Err(_) => match &file.compress {
+            None => match env::compress() {
+                Some(setting) => setting,
+                None => match &file.compress {
                     Some(v) => crate::compress::Compression::parse(v)?,
                     None => None,
                 },

@@ -12,11 +12,12 @@ impl Digest {
     pub const HEX_LEN: usize = 64;
 
     /// The digest of `bytes` (plain blake3, no framing); on all cores from
-    /// [`crate::hash::PARALLEL_THRESHOLD`] bytes (checksums of large entries).
+    /// [`crate::hash::PARALLEL_THRESHOLD`] bytes with the `parallel` feature (checksums of
+    /// large entries).
     pub fn of_bytes(bytes: &[u8]) -> Self {
         if bytes.len() >= crate::hash::PARALLEL_THRESHOLD {
             let mut h = blake3::Hasher::new();
-            h.update_rayon(bytes);
+            crate::hash::update_large(&mut h, bytes);
             return Digest(*h.finalize().as_bytes());
         }
         Digest(*blake3::hash(bytes).as_bytes())

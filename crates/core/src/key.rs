@@ -69,7 +69,7 @@ impl fmt::Display for FnPath {
 /// ASCII letters, digits, `_` and `.` (not leading, so no hidden names and never `.`/`..`)
 /// are kept; every other byte of the UTF-8 name is written `-XX` (two lowercase hex digits),
 /// `-` itself included, so the mapping can be undone. The empty name is `-`. A result over
-/// [`MAX_SEGMENT`] bytes is cut and ends in `--` plus 32 hex digits of the whole name's hash
+/// 120 bytes (well under every filesystem's 255-byte limit) is cut and ends in `--` plus 32 hex digits of the whole name's hash
 /// (`--` never occurs otherwise), so long names stay distinct too.
 ///
 /// ```
@@ -133,7 +133,7 @@ fn sanitize_escaped(name: &str) -> String {
 /// occurs in a Rust path or type name.
 const CUT_NAME: &str = "\0";
 
-/// Whether `seg` is a cut long name: [`MAX_SEGMENT`] bytes ending in `--` and 32 hex digits.
+/// Whether `seg` is a cut long name: `MAX_SEGMENT` bytes ending in `--` and 32 hex digits.
 fn is_cut(seg: &str) -> bool {
     seg.len() == MAX_SEGMENT
         && seg.as_bytes()[MAX_SEGMENT - 34..MAX_SEGMENT - 32] == *b"--"

@@ -5,7 +5,7 @@
 //! arguments), the [`Storage`] trait backends implement, [`Entry`] and its checksummed
 //! envelope, [`Layered`] tiers, configuration ([`Checkpointer`]) and [`CachedFn`], the
 //! runtime behind each `#[checkpoint]` function. Most users depend on the `checkpointer`
-//! facade instead; backend authors depend on this crate and run [`testing`]'s conformance
+//! facade instead; backend authors depend on this crate and run `testing`'s conformance
 //! suite (feature `testing`).
 
 #![warn(missing_docs)]

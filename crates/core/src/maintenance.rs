@@ -306,8 +306,9 @@ pub async fn store_stats(
     Ok(stats)
 }
 
-/// `cleanup` for every function in the store (Python's `cleanup_all`): removes entries of
-/// identities other than each function's newest (`invalidated`) and entries past `expiry`.
+/// [`CachedFn::cleanup`](crate::CachedFn::cleanup) for every function in the store at once:
+/// removes the entries of identities other than each function's newest (when `invalidated`)
+/// and the entries past `expiry` (when given). Returns how many entries it removed.
 pub async fn cleanup_all(
     storage: &dyn Storage,
     invalidated: bool,

@@ -87,7 +87,11 @@ pub fn payload<M: AsRef<[u8]> + Send + 'static>(map: M) -> Bytes {
 /// `Bytes` over `buf` whose `hashed` range has the blake3 digest `digest`, computed from
 /// exactly those bytes (see [`crate::read_hashed`]); the core's load check compares that
 /// digest with the entry's checksum instead of hashing the payload again.
-pub(crate) fn hashed(buf: Vec<u8>, hashed: std::ops::Range<usize>, digest: Digest) -> Bytes {
+pub(crate) fn hashed<B: AsRef<[u8]> + Send + 'static>(
+    buf: B,
+    hashed: std::ops::Range<usize>,
+    digest: Digest,
+) -> Bytes {
     register(buf, hashed, Known::Hashed(digest))
 }
 

@@ -33,8 +33,10 @@ pub fn read_envelope<R: Read + Send>(reader: &mut R, len: u64) -> io::Result<Byt
         Read::take(&mut *reader, len + 1).read_to_end(&mut buf)?;
         return Ok(Bytes::from(buf));
     }
-    // Zeroed pages come from the kernel untouched: they cost nothing until the read writes them.
-    let mut buf = vec![0u8; n];
+    // Anonymous memory with its pages made up front: faulting 4 KiB pages in one by one, as
+    // a fresh `Vec` does while the read fills it, costs more than the copy itself (a 256 MiB
+    // read: 150 ms into a `Vec`, 108 ms into a populated map, on the benchmark machine).
+    let mut buf = memmap2::MmapOptions::new().len(n).populate().map_anon()?;
     let digest = read_and_hash(reader, &mut buf)?;
     Ok(mapped::hashed(buf, envelope::HEADER_LEN..n, digest))
 }

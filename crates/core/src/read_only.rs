@@ -65,8 +65,13 @@ impl Storage for ReadOnly {
         self.refuse("delete")
     }
 
+    /// Lists without tidying: a read-only tier is never modified, leftovers included.
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
-        self.inner.list(scope).await
+        self.inner.list_read_only(scope).await
+    }
+
+    async fn list_read_only(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
+        self.inner.list_read_only(scope).await
     }
 
     /// Never locks: a lock is a write (a lease object, a lock file).

@@ -8,7 +8,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 0 | the inner codec |
-//! | 1..33 | MAC: blake3 keyed hash (see [`mac`]) |
+//! | 1..33 | MAC: blake3 keyed hash (the private `mac`) |
 //! | 33..64 | zero (keeps the inner payload's alignment: mapped arrays stay mapped) |
 //! | 64.. | the inner payload |
 //!

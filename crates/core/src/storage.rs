@@ -10,7 +10,7 @@ use std::time::SystemTime;
 ///
 /// Typed encoding, checksum verification, expiry and maintenance sit above it in the core,
 /// so a backend is only these operations. Every backend must pass the conformance suite in
-/// [`crate::testing`] (feature `testing`).
+/// `checkpointer_core::testing` (feature `testing`).
 ///
 /// Futures returned by a backend must not need a particular executor: the core drives them
 /// with its own `block_on` for sync functions and under any executor for async ones. A backend
@@ -66,6 +66,13 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 
     /// Lists the entries in `scope`. Order is unspecified.
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError>;
+
+    /// Lists as [`Storage::list`] does while changing nothing in the store: how a read-only
+    /// tier (`ro:SPEC`) lists. A backend whose listing also tidies up (the fs store sweeps
+    /// crashed writers' temp files and unheld lock files) overrides it; the default is `list`.
+    async fn list_read_only(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
+        self.list(scope).await
+    }
 
     /// Takes the cross-process lock for computing `key`, waiting while another process or
     /// machine holds it; the lock is released when the guard drops. A holder that dies must

@@ -92,7 +92,9 @@ fn number_slices_are_one_byte_run() {
 
 #[test]
 fn large_buffers_hash_like_small_ones() {
-    // Above the parallel threshold blake3 runs on all cores; the digest must not change.
+    // Above the parallel threshold blake3 runs on all cores (feature `parallel`: on when the
+    // workspace is tested together, as the facade enables it; off for `-p checkpointer-core`
+    // alone); the digest must not change.
     let n = (checkpointer_core::hash::PARALLEL_THRESHOLD / 4) + 17;
     let v: Vec<u32> = (0..n as u32).collect();
     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();

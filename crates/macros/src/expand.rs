@@ -816,8 +816,11 @@ fn expand_free(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStream 
 
         // `square::get(4)` is an associated function call: the companions hang off a type
         // named like the function (types and functions live in different namespaces).
+        // Hidden from the user's docs: the attribute's documentation describes the
+        // companions, and a library would otherwise show one enum per cached function.
         #(#cfg)*
         #[doc = #doc]
+        #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis enum #name {}
 
@@ -873,6 +876,7 @@ fn expand_method(opts: &Options, f: &Func, identity: &Fingerprint) -> TokenStrea
 
         #(#cfg)*
         #[doc = #handle_doc]
+        #[doc(hidden)]
         #[allow(dead_code)]
         #vis fn #handle_ident() -> &'static #p::CachedFn {
             // A static cannot name `Self`, so the handle is built on first use, where it can.
@@ -1126,9 +1130,12 @@ fn render_companion(f: &Func, c: Companion, vis: &TokenStream) -> TokenStream {
     };
     let where_clause = generics.as_ref().and_then(|g| g.where_clause.clone());
     let span = Span::call_site();
+    // Hidden from the user's docs (ten per cached method otherwise); the attribute's
+    // documentation describes them.
     quote_spanned! {span=>
         #(#cfg)*
         #[doc = #doc]
+        #[doc(hidden)]
         #[allow(dead_code, clippy::needless_lifetimes, clippy::too_many_arguments)]
         #vis #asyncness #unsafety fn #name #generics (#(#inputs),*) -> #ret #where_clause {
             #body

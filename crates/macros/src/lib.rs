@@ -2,9 +2,8 @@
 //! `#[derive(ObjectHash)]`.
 //!
 //! Use them through the `checkpointer` crate, which re-exports both: the generated code
-//! refers to `::checkpointer::…` paths only. The examples below are compiled and run by the
-//! `checkpointer` crate's tests (`tests/macro_*.rs`), not here, because this crate cannot
-//! depend on the facade it is part of.
+//! refers to `::checkpointer::…` paths only. The examples below run as this crate's doctests,
+//! through the facade (a dev-dependency), each with its own temporary cache directory.
 
 #![warn(missing_docs)]
 
@@ -23,8 +22,10 @@ use proc_macro::TokenStream;
 /// Caches a function's results on disk (or in memory, or in tiers), keyed by its arguments
 /// and by a hash of its code.
 ///
-/// ```ignore
-/// use checkpointer::checkpoint;
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # std::env::set_var("CHECKPOINTER_DIR", dir.path());
+/// use checkpointer::{checkpoint, CheckpointError};
 ///
 /// #[checkpoint]                                   // fs store, default directory
 /// fn square(x: u64) -> u64 {
@@ -36,6 +37,20 @@ use proc_macro::TokenStream;
 ///     text.split_whitespace().map(str::to_owned).collect()
 /// }
 ///
+/// #[derive(Debug)]
+/// enum MyError {
+///     Cache(CheckpointError),
+///     Http(String),
+/// }
+/// impl From<CheckpointError> for MyError {             // what `on_error = "raise"` needs
+///     fn from(e: CheckpointError) -> Self {
+///         MyError::Cache(e)
+///     }
+/// }
+/// # async fn download(url: &str) -> Result<Vec<u8>, MyError> {
+/// #     url.strip_prefix("https://").map(|s| s.as_bytes().to_vec()).ok_or(MyError::Http(url.into()))
+/// # }
+///
 /// #[checkpoint(expiry = "7d", fn_hash_from = "v2", when = cfg!(not(test)), on_error = "raise")]
 /// async fn fetch(url: String) -> Result<Vec<u8>, MyError> {
 ///     download(&url).await
@@ -44,6 +59,9 @@ use proc_macro::TokenStream;
 /// assert_eq!(square(4), 16);             // computed and stored
 /// assert_eq!(square(4), 16);             // loaded
 /// assert_eq!(square::get(4).unwrap(), 16);
+/// assert_eq!(words("a b"), ["a", "b"]);
+/// # let fetched = checkpointer::backend::block_on(fetch("https://example.org".into()));
+/// # assert_eq!(fetched.unwrap(), b"example.org");
 /// ```
 ///
 /// # What is cached
@@ -53,7 +71,8 @@ use proc_macro::TokenStream;
 /// - the **identity** is the blake3 hash of the function's tokens (signature and body),
 ///   computed at compile time. Comments, doc comments, formatting and trailing commas do not
 ///   count; any other edit does, and so do the `capture`, `capture_once`, `env`, `files` and
-///   `deps` options. Later versions also hash the items the function depends on.
+///   `deps` options, and so does every item of your code the function depends on,
+///   transitively (see the README's *What invalidates a cache*).
 /// - the **call hash** is the [`ObjectHash`](derive@ObjectHash) of every argument (reference
 ///   parameters such as `&str`, `&[T]` or `&MyStruct` hash what they point to), the names
 ///   of generic type arguments, and the values of `capture`, `capture_once`, `env` and
@@ -81,8 +100,8 @@ use proc_macro::TokenStream;
 /// | `capture(NAME, …)` | paths of statics or consts | their values join the call hash on every call |
 /// | `capture_once(NAME, …)` | paths of statics or consts | their values join the call hash, read once per process (again after `reinit()`) |
 /// | `env("VAR", …)` | string literals | environment variables whose values join the call hash |
-/// | `files("path", …)` | string literals (relative to the working directory) | files whose contents join the call hash (re-read only when their size or modification time changes) |
-/// | `deps(path, …)` | paths | extra items the identity depends on (their tokens join it for now) |
+/// | `files("path", …)` | string literals (relative to the working directory) | files whose contents join the call hash (re-read unless size, modification and change times, inode and device are all unchanged; a path that is not a readable file warns once) |
+/// | `deps(path, …)` | paths | extra items the identity depends on, followed like a use in the body (for code static analysis cannot see: a function pointer, an item only a procedural macro generates) |
 ///
 /// With the `Checkpointer::capture()` preset (`using = Checkpointer::capture()`), every
 /// SCREAMING_CASE static or const the body names is also hashed on every call, if its type
@@ -134,7 +153,8 @@ use proc_macro::TokenStream;
 /// `area_set`, `area_call_hash` (taking `&self`, or the method's own receiver for `rerun`
 /// and `uncached`) and `area_reinit()`, `area_handle()`:
 ///
-/// ```ignore
+/// ```
+/// # use checkpointer::{checkpoint, ObjectHash};
 /// #[derive(ObjectHash)]
 /// struct Circle { r: u32 }
 ///
@@ -212,8 +232,9 @@ fn strip_param_attrs(item: TokenStream) -> TokenStream {
 /// - `#[hash(by = path::to::fn)]`: hashes `path(&self.field)`, which must implement
 ///   `ObjectHash` (for field types without an impl, or to hash a summary).
 ///
-/// ```ignore
+/// ```
 /// use checkpointer::ObjectHash;
+/// # struct ProgressBar;
 ///
 /// #[derive(ObjectHash)]
 /// struct Query {

@@ -587,12 +587,17 @@ impl FsStore {
     /// assert_eq!(report.temp_files + report.lock_files, 0);
     /// ```
     pub fn sweep(&self) -> Result<SweepReport, CheckpointError> {
-        Ok(self.walk(&Scope::All, false)?.1)
+        Ok(self.walk(&Scope::All, false, true)?.1)
     }
 
-    /// Walks the directories of `scope`, sweeping leftovers, and when `collect` lists the
-    /// entries (reading only their headers).
-    fn walk(&self, scope: &Scope, collect: bool) -> Result<(Vec<EntryInfo>, SweepReport), FsError> {
+    /// Walks the directories of `scope`, sweeping leftovers when `sweep` (skipping them
+    /// otherwise), and when `collect` lists the entries (reading only their headers).
+    fn walk(
+        &self,
+        scope: &Scope,
+        collect: bool,
+        sweep: bool,
+    ) -> Result<(Vec<EntryInfo>, SweepReport), FsError> {
         const OP: &str = "list";
         let rel_dir = scope.relative_dir();
         let mut out = Vec::new();
@@ -618,7 +623,9 @@ impl FsStore {
                 let Ok(kind) = item.file_type() else { continue };
                 if kind.is_file() {
                     if let Some(what) = sweep::classify(&name) {
-                        swept.add(sweep::sweep_one(&item.path(), what, now));
+                        if sweep {
+                            swept.add(sweep::sweep_one(&item.path(), what, now));
+                        }
                         continue;
                     }
                 }
@@ -842,7 +849,12 @@ impl Storage for FsStore {
     }
 
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
-        Ok(self.walk(scope, true)?.0)
+        Ok(self.walk(scope, true, true)?.0)
+    }
+
+    /// Lists without sweeping: leftovers are skipped, not removed.
+    async fn list_read_only(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
+        Ok(self.walk(scope, true, false)?.0)
     }
 
     async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {

@@ -244,6 +244,10 @@ impl Storage for MmapStore {
         self.fs.list(scope).await
     }
 
+    async fn list_read_only(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
+        self.fs.list_read_only(scope).await
+    }
+
     async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
         self.fs.lock(key).await
     }

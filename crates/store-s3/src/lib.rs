@@ -3,9 +3,18 @@
 //! bottom tier of `"memory,fs,s3://bucket/prefix"`).
 //!
 //! It speaks to any S3-compatible server (AWS S3, MinIO, SeaweedFS, Ceph, R2, …) through the
-//! [`object_store`] crate, and to any other [`ObjectStore`] given to [`S3Store::from_object_store`].
+//! [`object_store`] crate, to Google Cloud Storage (`gs://bucket/prefix`, feature `gcs`) and
+//! Azure Blob Storage (`az://container/prefix`, `abfs[s]://…`, feature `azure`) through its
+//! other clients, and to any other [`ObjectStore`] given to [`S3Store::from_object_store`]. One
+//! implementation serves them all; the name stays `S3Store`.
 //!
 //! # Configuration
+//!
+//! Each store reads its standard environment as object_store's `from_env()` builders do, over
+//! this crate's timeouts and retries: `GOOGLE_*` and `SERVICE_ACCOUNT` for `gs://`; `AZURE_*`
+//! and `IDENTITY_ENDPOINT` for `az://` (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`,
+//! `AZURE_STORAGE_USE_EMULATOR=true` for Azurite, …). [`S3Options::config`] adds object_store
+//! keys in code. For S3:
 //!
 //! [`S3Store::open`] takes `s3://bucket/prefix` and reads the standard environment, as
 //! `object_store` reads it: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
@@ -48,7 +57,7 @@
 //! # Single flight across machines
 //!
 //! [`Storage::lock`] takes a lease: the object `<entry>.lease` created with a conditional PUT
-//! (`If-None-Match: *`, object_store's [`PutMode::Create`]) holding its owner and an expiry
+//! (`If-None-Match: *`, object_store's [`PutMode::Create`](object_store::PutMode::Create)) holding its owner and an expiry
 //! ([`S3Options::lease_ttl`], 30 s by default). While the guard lives, a background task
 //! renews it every third of the TTL with a PUT conditional on the lease's ETag; dropping the
 //! guard deletes it. Other callers poll (50 ms doubling to 1 s) until the entry appears, the
@@ -67,6 +76,7 @@
 #![warn(missing_docs)]
 
 mod lease;
+mod open;
 mod runtime;
 
 use async_trait::async_trait;
@@ -75,11 +85,9 @@ use checkpointer_core::{
     envelope, CheckpointError, Entry, EntryInfo, Key, KeyLock, Scope, Storage,
 };
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt,
-    PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
+    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
 };
 use std::fmt;
 use std::sync::atomic::AtomicU8;
@@ -91,8 +99,8 @@ use std::time::{Duration, Instant, SystemTime};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum S3Error {
-    /// The storage URL is not `s3://bucket[/prefix]`.
-    #[error("invalid S3 URL {url:?}: {reason}")]
+    /// The storage URL is not one of the forms [`S3Store::open`] takes.
+    #[error("invalid object store URL {url:?}: {reason}")]
     Url {
         /// The URL as given.
         url: String,
@@ -100,8 +108,16 @@ pub enum S3Error {
         reason: String,
     },
     /// The client could not be configured (bad environment value, missing region, …).
-    #[error("cannot configure the S3 client: {0}")]
+    #[error("cannot configure the object store client: {0}")]
     Config(#[source] object_store::Error),
+    /// The URL names an object store this build of the crate was compiled without.
+    #[error("{url:?} needs the `{feature}` feature of checkpointer (or of checkpointer-store-s3), which this build lacks")]
+    Feature {
+        /// The URL as given.
+        url: String,
+        /// The Cargo feature to enable.
+        feature: &'static str,
+    },
     /// A request failed.
     #[error(transparent)]
     ObjectStore(#[from] object_store::Error),
@@ -162,8 +178,13 @@ pub struct S3Options {
     pub max_cooldown: Duration,
     /// Whether `list` reads each entry's header to report its created time. Default true.
     pub list_created: bool,
-    /// The server's URL, overriding `AWS_ENDPOINT_URL` (`None`: the environment's, or AWS).
+    /// The server's URL, overriding the environment's (`AWS_ENDPOINT_URL`,
+    /// `AZURE_STORAGE_ENDPOINT`, `GOOGLE_BASE_URL`); `None`: the environment's, or the cloud's.
     pub endpoint: Option<String>,
+    /// object_store configuration keys of the URL's store, applied over the environment and
+    /// `endpoint`: `("aws_region", "eu-west-1")`, `("azure_storage_account_key", …)`,
+    /// `("google_service_account_key", …)` — the names object_store's `*ConfigKey` types parse.
+    pub config: Vec<(String, String)>,
 }
 
 impl Default for S3Options {
@@ -181,6 +202,7 @@ impl Default for S3Options {
             max_cooldown: Duration::from_secs(30),
             list_created: true,
             endpoint: None,
+            config: Vec::new(),
         }
     }
 }
@@ -195,8 +217,11 @@ pub struct S3Store {
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn ObjectStore>,
-    /// The key prefix, without slashes at either end (may be empty).
-    pub(crate) root: String,
+    /// `s3`, `gcs` or `azure`: the store's name.
+    kind: &'static str,
+    /// The key prefix as an object path (may be empty). Its characters are literal: a `%` or
+    /// `#` in the URL's prefix is part of the object names, encoded as object_store encodes.
+    pub(crate) root: Path,
     /// `s3://bucket/prefix`, for messages.
     pub(crate) url: String,
     pub(crate) options: S3Options,
@@ -224,7 +249,9 @@ impl fmt::Debug for S3Store {
 }
 
 impl S3Store {
-    /// Opens `s3://bucket[/prefix]` with the `AWS_*` environment and default options.
+    /// Opens `s3://bucket[/prefix]`, `gs://bucket[/prefix]` (feature `gcs`) or
+    /// `az://container[/prefix]` / `abfs[s]://…` (feature `azure`) with that store's standard
+    /// environment (see the crate documentation) and default options.
     ///
     /// Does no network I/O: an unreachable server shows on the first operation.
     pub fn open(url: &str) -> Result<Self, S3Error> {
@@ -233,62 +260,27 @@ impl S3Store {
 
     /// [`S3Store::open`] with explicit options.
     pub fn open_with(url: &str, options: S3Options) -> Result<Self, S3Error> {
-        let bad = |reason: &str| S3Error::Url {
+        let loc = open::parse(url)?;
+        let prefix = validate_prefix(loc.prefix).map_err(|reason| S3Error::Url {
             url: url.to_string(),
-            reason: reason.to_string(),
-        };
-        let rest = url
-            .strip_prefix("s3://")
-            .or_else(|| url.strip_prefix("s3a://"))
-            .ok_or_else(|| bad("expected s3://bucket/prefix"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(bad("the bucket name is empty"));
-        }
-        let client = ClientOptions::new()
-            .with_connect_timeout(options.connect_timeout)
-            .with_timeout(options.request_timeout)
-            .with_pool_idle_timeout(Duration::from_secs(30));
-        let retry = RetryConfig {
-            backoff: BackoffConfig {
-                init_backoff: Duration::from_millis(100),
-                max_backoff: Duration::from_secs(1),
-                base: 2.0,
-            },
-            max_retries: options.max_retries,
-            retry_timeout: options.retry_timeout,
-        };
-        let mut builder = AmazonS3Builder::new()
-            .with_client_options(client)
-            .with_retry(retry)
-            .with_bucket_name(bucket);
-        // The environment, as `AmazonS3Builder::from_env` reads it, over our defaults.
-        for (key, value) in std::env::vars_os() {
-            if let (Some(key), Some(value)) = (key.to_str(), value.to_str()) {
-                if key.starts_with("AWS_") {
-                    if let Ok(k) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-                        builder = builder.with_config(k, value);
-                    }
-                }
-            }
-        }
-        if let Some(endpoint) = &options.endpoint {
-            builder = builder.with_endpoint(endpoint);
-            if endpoint.starts_with("http://") {
-                builder = builder.with_allow_http(true);
-            }
-        }
-        let s3 = builder
-            .with_bucket_name(bucket)
-            .build()
-            .map_err(S3Error::Config)?;
-        let prefix = validate_prefix(prefix).map_err(|r| bad(&r))?;
-        Ok(Self::build(
-            Arc::new(s3),
-            prefix,
-            format!("s3://{bucket}/{}", prefix_display(prefix)),
-            options,
-        ))
+            reason,
+        })?;
+        let store = open::client(url, &loc, &options)?;
+        let url = format!(
+            "{}://{}/{}",
+            loc.scheme,
+            loc.authority,
+            prefix_display(prefix)
+        );
+        Ok(Self::build(store, prefix, url, options, loc.kind.name()))
+    }
+
+    /// Whether `url` names an object store this crate opens (`s3://`, `s3a://`, `gs://`,
+    /// `az://`, `abfs://`, `abfss://`), and the Cargo feature that store needs (`s3` for S3,
+    /// which is always built; `gcs`; `azure`), whether or not this build has it.
+    pub fn scheme_feature(url: &str) -> Option<&'static str> {
+        let (scheme, _) = url.split_once("://")?;
+        open::Kind::of_scheme(scheme).map(|k| k.feature())
     }
 
     /// A store over any [`ObjectStore`] (GCS, Azure, local files, a pre-configured S3 client),
@@ -303,10 +295,16 @@ impl S3Store {
             reason,
         })?;
         let url = format!("{store}/{}", prefix_display(prefix));
-        Ok(Self::build(store, prefix, url, options))
+        Ok(Self::build(store, prefix, url, options, "s3"))
     }
 
-    fn build(store: Arc<dyn ObjectStore>, root: &str, url: String, mut options: S3Options) -> Self {
+    fn build(
+        store: Arc<dyn ObjectStore>,
+        root: &str,
+        url: String,
+        mut options: S3Options,
+        kind: &'static str,
+    ) -> Self {
         options.part_size = options.part_size.max(5 << 20);
         options.multipart_threshold = options.multipart_threshold.max(options.part_size);
         options.concurrency = options.concurrency.max(1);
@@ -319,7 +317,8 @@ impl S3Store {
         S3Store {
             inner: Arc::new(Inner {
                 store,
-                root: root.to_string(),
+                kind,
+                root: Path::from(root),
                 url,
                 options,
                 health: Mutex::new(Health::default()),
@@ -392,11 +391,11 @@ impl Inner {
     }
 
     pub(crate) fn path(&self, relative: &str) -> Path {
-        if self.root.is_empty() {
-            Path::from(relative)
-        } else {
-            Path::from(format!("{}/{relative}", self.root))
-        }
+        // Joined as parts, so the root's encoding is not applied twice.
+        self.root
+            .parts()
+            .chain(Path::from(relative).parts())
+            .collect()
     }
 
     /// Fails at once while a cool-down is running.
@@ -676,15 +675,10 @@ impl Inner {
     async fn list_scope(self: Arc<Self>, scope: Scope) -> Result<Vec<EntryInfo>, S3Error> {
         self.check_health()?;
         let dir = scope.relative_dir();
-        let prefix = match (self.root.is_empty(), dir.is_empty()) {
-            (true, true) => None,
-            (true, false) => Some(Path::from(dir)),
-            (false, true) => Some(Path::from(self.root.as_str())),
-            (false, false) => Some(Path::from(format!("{}/{dir}", self.root))),
-        };
+        let prefix = Some(self.path(&dir)).filter(|p| !p.as_ref().is_empty());
         let metas: Vec<object_store::ObjectMeta> =
             self.note(self.store.list(prefix.as_ref()).try_collect().await)?;
-        let strip = if self.root.is_empty() {
+        let strip = if self.root.as_ref().is_empty() {
             String::new()
         } else {
             format!("{}/", self.root)
@@ -761,14 +755,17 @@ fn parse(path: &Path, bytes: Bytes, modified: SystemTime) -> Entry {
     })
 }
 
-fn storage_err(op: &'static str) -> impl Fn(S3Error) -> CheckpointError {
-    move |e| CheckpointError::storage("s3", op, e)
+impl S3Store {
+    fn storage_err(&self, op: &'static str) -> impl Fn(S3Error) -> CheckpointError {
+        let kind = self.inner.kind;
+        move |e| CheckpointError::storage(kind, op, e)
+    }
 }
 
 #[async_trait]
 impl Storage for S3Store {
     fn name(&self) -> &str {
-        "s3"
+        self.inner.kind
     }
 
     async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
@@ -776,7 +773,7 @@ impl Storage for S3Store {
         let path = inner.entry_path(key);
         runtime::run(async move { inner.store_entry(path, entry).await })
             .await
-            .map_err(storage_err("store"))
+            .map_err(self.storage_err("store"))
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
@@ -784,7 +781,7 @@ impl Storage for S3Store {
         let path = inner.entry_path(key);
         runtime::run(async move { inner.load_entry(path).await })
             .await
-            .map_err(storage_err("load"))
+            .map_err(self.storage_err("load"))
     }
 
     async fn exists(&self, key: &Key) -> Result<bool, CheckpointError> {
@@ -792,7 +789,7 @@ impl Storage for S3Store {
         let path = inner.entry_path(key);
         runtime::run(async move { Ok(inner.head(&path).await?.is_some()) })
             .await
-            .map_err(storage_err("check"))
+            .map_err(self.storage_err("check"))
     }
 
     async fn checkpoint_date(&self, key: &Key) -> Result<Option<SystemTime>, CheckpointError> {
@@ -800,7 +797,7 @@ impl Storage for S3Store {
         let path = inner.entry_path(key);
         runtime::run(async move { inner.created(&path).await })
             .await
-            .map_err(storage_err("stat"))
+            .map_err(self.storage_err("stat"))
     }
 
     async fn delete(&self, key: &Key) -> Result<bool, CheckpointError> {
@@ -815,7 +812,7 @@ impl Storage for S3Store {
             Ok(there)
         })
         .await
-        .map_err(storage_err("delete"))
+        .map_err(self.storage_err("delete"))
     }
 
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
@@ -823,7 +820,7 @@ impl Storage for S3Store {
         let scope = scope.clone();
         runtime::run(inner.list_scope(scope))
             .await
-            .map_err(storage_err("list"))
+            .map_err(self.storage_err("list"))
     }
 
     async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
@@ -831,6 +828,6 @@ impl Storage for S3Store {
         let key = key.clone();
         runtime::run(lease::acquire(inner, key))
             .await
-            .map_err(storage_err("lock"))
+            .map_err(self.storage_err("lock"))
     }
 }

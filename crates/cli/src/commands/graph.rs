@@ -4,8 +4,9 @@ use super::Ctx;
 use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::table::style;
-use checkpointer::manifest::{self, CallRef, MANIFEST_CALL};
-use checkpointer::{Digest, Key};
+use checkpointer::backend::manifest::{self, CallRef, MANIFEST_CALL};
+use checkpointer::backend::Key;
+use checkpointer::Digest;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
@@ -62,7 +63,8 @@ pub fn graph(ctx: &Ctx, function: Option<&str>) -> Result<(), CliError> {
             call: info.key.call,
         };
         // An unreadable record is left out: `verify` reports it.
-        let Ok(Some(record)) = checkpointer::block_on(manifest::load_record(&*ctx.storage, &key))
+        let Ok(Some(record)) =
+            checkpointer::backend::block_on(manifest::load_record(&*ctx.storage, &key))
         else {
             continue;
         };

@@ -5,8 +5,8 @@ use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::human;
 use crate::table::{style, Cell, Table};
+use checkpointer::backend::Scope;
 use checkpointer::maintenance::{self, Tally};
-use checkpointer::Scope;
 use serde::Serialize;
 use std::time::SystemTime;
 
@@ -116,7 +116,8 @@ impl From<Tally> for TallyOut {
 
 /// `stats`: totals and per function, from the core's `store_stats`.
 pub fn stats(ctx: &Ctx) -> Result<(), CliError> {
-    let stats = checkpointer::block_on(maintenance::store_stats(&*ctx.storage, &Scope::All))?;
+    let stats =
+        checkpointer::backend::block_on(maintenance::store_stats(&*ctx.storage, &Scope::All))?;
     let mut out = StatsOut {
         total: stats.total.into(),
         current: TallyOut::default(),

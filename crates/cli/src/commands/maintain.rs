@@ -5,8 +5,9 @@ use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::human;
 use crate::table::{style, Cell, Table};
+use checkpointer::backend::{EntryInfo, Scope};
 use checkpointer::maintenance::{self, PruneRule};
-use checkpointer::{EntryInfo, Expiry, Scope};
+use checkpointer::Expiry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -111,7 +112,7 @@ fn report(ctx: &Ctx, out: &Removal, what: &str) -> Result<(), CliError> {
 pub fn cleanup(ctx: &Ctx, expired_after: Option<Duration>, dry_run: bool) -> Result<(), CliError> {
     let expiry = expired_after.map(Expiry::After);
     let storage = &*ctx.storage;
-    let plan = checkpointer::block_on(maintenance::plan_cleanup_all(
+    let plan = checkpointer::backend::block_on(maintenance::plan_cleanup_all(
         storage,
         true,
         expiry.as_ref(),
@@ -120,8 +121,11 @@ pub fn cleanup(ctx: &Ctx, expired_after: Option<Duration>, dry_run: bool) -> Res
     if !dry_run {
         // The count is what was removed; the bytes are the plan's (entries removed by someone
         // else in between are the only difference).
-        removed.entries =
-            checkpointer::block_on(maintenance::cleanup_all(storage, true, expiry.as_ref()))?;
+        removed.entries = checkpointer::backend::block_on(maintenance::cleanup_all(
+            storage,
+            true,
+            expiry.as_ref(),
+        ))?;
     }
     let out = Removal {
         dry_run,
@@ -156,11 +160,11 @@ pub fn prune(
         None => Scope::All,
     };
     let storage = &*ctx.storage;
-    let plan = checkpointer::block_on(maintenance::plan_prune(storage, &scope, rule))?;
+    let plan = checkpointer::backend::block_on(maintenance::plan_prune(storage, &scope, rule))?;
     let (mut removed, functions) = by_version(&plan.remove);
     let (mut kept, _) = by_version(&plan.keep);
     if !dry_run {
-        let done = checkpointer::block_on(maintenance::prune(storage, &scope, rule))?;
+        let done = checkpointer::backend::block_on(maintenance::prune(storage, &scope, rule))?;
         removed = Totals {
             entries: done.removed.entries,
             bytes: done.removed.bytes,
@@ -186,7 +190,7 @@ pub fn rm(ctx: &Ctx, function: &str) -> Result<(), CliError> {
     let entries: Vec<EntryInfo> = f.entries().map(|(_, e)| e.clone()).collect();
     let (_, functions) = by_version(&entries);
     let scope = Scope::Function(Arc::new(f.path.clone()));
-    let n = checkpointer::block_on(maintenance::clear(&*ctx.storage, &scope))?;
+    let n = checkpointer::backend::block_on(maintenance::clear(&*ctx.storage, &scope))?;
     let out = Removal {
         dry_run: false,
         removed: Totals {

@@ -5,7 +5,8 @@ use crate::catalog::{by_prefix, Catalog};
 use crate::error::CliError;
 use crate::human;
 use crate::table::{style, Cell, Table};
-use checkpointer::{maintenance, manifest, EntryInfo};
+use checkpointer::backend::{manifest, EntryInfo};
+use checkpointer::maintenance;
 use serde::Serialize;
 use std::time::SystemTime;
 
@@ -125,7 +126,7 @@ fn detail(
     current: bool,
     info: &EntryInfo,
 ) -> Result<Detail, CliError> {
-    let loaded = checkpointer::block_on(ctx.storage.load(&info.key));
+    let loaded = checkpointer::backend::block_on(ctx.storage.load(&info.key));
     let (codec, checksum, problem) = match &loaded {
         Ok(Some(entry)) => (
             Some(format!("{:?}", entry.meta.codec).to_lowercase()),
@@ -135,7 +136,7 @@ fn detail(
         Ok(None) => (None, None, Some("removed while reading".to_string())),
         Err(e) => (None, None, Some(e.to_string())),
     };
-    let parent = checkpointer::block_on(manifest::load_record(&*ctx.storage, &info.key))
+    let parent = checkpointer::backend::block_on(manifest::load_record(&*ctx.storage, &info.key))
         .ok()
         .flatten()
         .map(|r| r.parent);

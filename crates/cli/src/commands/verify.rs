@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::catalog::Catalog;
 use crate::error::CliError;
 use crate::table::{style, Cell, Table};
-use checkpointer::{manifest, Key};
+use checkpointer::backend::{manifest, Key};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -53,7 +53,7 @@ pub fn verify(ctx: &Ctx, function: Option<&str>) -> Result<ExitCode, CliError> {
     let bar = progress(keys.len() as u64);
     let mut damaged = Vec::new();
     for (name, key) in &keys {
-        let problem = match checkpointer::block_on(ctx.storage.load(key)) {
+        let problem = match checkpointer::backend::block_on(ctx.storage.load(key)) {
             Ok(Some(entry)) => entry.verify().err().map(|e| e.to_string()),
             // Removed since the listing (a concurrent cleanup): nothing to check.
             Ok(None) => None,

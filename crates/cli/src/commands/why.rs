@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::catalog::{by_prefix, Catalog};
 use crate::error::CliError;
 use crate::table::{style, Cell, Table};
-use checkpointer::manifest::{self, Manifest, MANIFEST_CALL};
+use checkpointer::backend::manifest::{self, Manifest, MANIFEST_CALL};
 use checkpointer::Digest;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,7 +62,7 @@ pub fn why(
         },
     };
     let load = |id: Digest| -> Result<Manifest, CliError> {
-        checkpointer::block_on(manifest::load_manifest(&*ctx.storage, &f.path, id))?.ok_or_else(|| {
+        checkpointer::backend::block_on(manifest::load_manifest(&*ctx.storage, &f.path, id))?.ok_or_else(|| {
             CliError::Usage(format!(
                 "no manifest recorded for version {} of {} (it is written when a value is first computed by a program built with this checkpointer)",
                 id.short(12),

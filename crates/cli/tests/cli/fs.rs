@@ -5,7 +5,10 @@ use std::path::Path;
 
 /// The directory of the metadata (`-meta`) objects of function `name`, as the stores spell it.
 fn meta_dir(cache: &Path, name: &str) -> std::path::PathBuf {
-    let dir = checkpointer::sanitize(&format!("{name}{}", checkpointer::manifest::META_SUFFIX));
+    let dir = checkpointer::backend::sanitize(&format!(
+        "{name}{}",
+        checkpointer::backend::manifest::META_SUFFIX
+    ));
     cache.join("cli/program").join(dir)
 }
 

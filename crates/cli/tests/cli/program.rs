@@ -83,7 +83,7 @@ fn run() {
             }
         }
         // An async nesting whose inner call starts in a later poll than the outer body's first.
-        "async" => assert_eq!(checkpointer::block_on(fetch_all(4)), 41),
+        "async" => assert_eq!(checkpointer::backend::block_on(fetch_all(4)), 41),
         other => panic!("unknown role {other}"),
     }
 }

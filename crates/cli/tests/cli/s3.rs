@@ -4,7 +4,8 @@
 
 use crate::s3_support::{child_env, fresh_url, server, store};
 use crate::support::{cli, function, json, program, text};
-use checkpointer::{Entry, Scope, Storage};
+use checkpointer::backend::{Entry, Scope};
+use checkpointer::Storage;
 
 #[test]
 fn the_command_works_on_an_s3_cache() {
@@ -60,21 +61,23 @@ fn the_command_works_on_an_s3_cache() {
 
     // Damage one entry on the server: a payload that no longer matches its checksum.
     let s3 = store(&url, &endpoint, |_| {});
-    let listed = checkpointer::block_on(s3.list(&Scope::All)).unwrap();
+    let listed = checkpointer::backend::block_on(s3.list(&Scope::All)).unwrap();
     let victim = listed
         .iter()
         .find(|i| i.key.function.name == "square")
         .unwrap()
         .key
         .clone();
-    let good = checkpointer::block_on(s3.load(&victim)).unwrap().unwrap();
+    let good = checkpointer::backend::block_on(s3.load(&victim))
+        .unwrap()
+        .unwrap();
     let mut payload = good.payload.to_vec();
     payload[0] ^= 0x01;
     let bad = Entry {
         meta: good.meta,
         payload: payload.into(),
     };
-    checkpointer::block_on(s3.store(&victim, bad)).unwrap();
+    checkpointer::backend::block_on(s3.store(&victim, bad)).unwrap();
     let out = cmd().arg("verify").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -96,6 +99,6 @@ fn the_command_works_on_an_s3_cache() {
     // Clean up the prefix.
     let done = json(cmd().args(["prune", "--max-size", "1B"]));
     assert_eq!(done["removed"]["entries"], 5);
-    let left = checkpointer::block_on(s3.list(&Scope::All)).unwrap();
+    let left = checkpointer::backend::block_on(s3.list(&Scope::All)).unwrap();
     assert!(left.is_empty(), "{left:?}");
 }

@@ -2,7 +2,7 @@
 //! variable and its valid values, and the default applies. Configuration must never turn a
 //! working program's caching off (or on) by surprise.
 
-use super::{ENV_DISABLE, ENV_VERBOSITY};
+use super::{ENV_COMPRESS, ENV_DISABLE, ENV_VERBOSITY};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -34,6 +34,25 @@ pub(crate) fn disabled() -> Option<bool> {
         );
     }
     parsed
+}
+
+/// `CHECKPOINTER_COMPRESS`: `Some(setting)` (`Some(None)`: `none`), or `None` when unset or
+/// invalid (warned; `checkpointer.toml`'s setting, else no compression, applies).
+pub(crate) fn compress() -> Option<Option<crate::compress::Compression>> {
+    let raw = std::env::var_os(ENV_COMPRESS)?;
+    let value = raw.to_string_lossy();
+    match crate::compress::Compression::parse(&value) {
+        Ok(setting) => Some(setting),
+        Err(_) => {
+            warn_invalid(
+                ENV_COMPRESS,
+                &value,
+                "zstd, zstd:LEVEL with LEVEL from -7 to 22, none or off",
+                "using checkpointer.toml's compress if set, else no compression",
+            );
+            None
+        }
+    }
 }
 
 /// The usual boolean spellings, case-insensitive, surrounding spaces ignored.

@@ -14,8 +14,21 @@ mod tag;
 
 use crate::Digest;
 
-/// Byte runs at least this long are hashed with blake3's multi-threaded `update_rayon`.
+/// Byte runs at least this long are hashed with blake3's multi-threaded `update_rayon` (with
+/// the `parallel` feature; the digest is the same either way).
 pub const PARALLEL_THRESHOLD: usize = 2 << 20;
+
+/// `hasher.update(bytes)`, on all cores from [`PARALLEL_THRESHOLD`] bytes when the
+/// `parallel` feature is on (same digest).
+#[inline]
+pub(crate) fn update_large(hasher: &mut blake3::Hasher, bytes: &[u8]) {
+    #[cfg(feature = "parallel")]
+    if bytes.len() >= PARALLEL_THRESHOLD {
+        hasher.update_rayon(bytes);
+        return;
+    }
+    hasher.update(bytes);
+}
 
 /// A value that can be hashed into a call hash.
 ///
@@ -108,11 +121,7 @@ impl Hasher {
             self.stream = Some(stream);
         }
         if let Some(stream) = &mut self.stream {
-            if bytes.len() >= PARALLEL_THRESHOLD {
-                stream.update_rayon(bytes);
-            } else {
-                stream.update(bytes);
-            }
+            update_large(stream, bytes);
         }
     }
 
