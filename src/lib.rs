@@ -83,9 +83,9 @@ pub fn prune(rule: maintenance::PruneRule) -> Result<maintenance::PruneReport, C
 }
 
 /// The README's Rust snippets, compiled as this crate's doctests (and run, but those marked
-/// `no_run`, which would write to the user's cache directory). They use the `s3` and `mmap`
-/// features, so they are checked when both are on, as in `scripts/test`.
-#[cfg(all(doctest, feature = "s3", feature = "mmap"))]
+/// `no_run`, which would write to the user's cache directory). They use the `s3`, `azure` and
+/// `mmap` features, so they are checked when all three are on, as in `scripts/test`.
+#[cfg(all(doctest, feature = "s3", feature = "azure", feature = "mmap"))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 

@@ -1,5 +1,5 @@
 //! The README's Rust snippets are doctests of the facade (`src/lib.rs` includes the README
-//! into a private module, with the `s3` and `mmap` features on, as `scripts/test` runs).
+//! into a private module, with the `s3`, `azure` and `mmap` features on, as `scripts/test` runs).
 //! This test keeps them from opting out: a snippet marked `ignore` or written in a fence
 //! rustdoc does not compile would no longer be checked.
 
