@@ -64,7 +64,7 @@ struct State {
 enum Prepared<'a, O> {
     /// Run the function, touching no cache.
     Run,
-    /// Already decided (an error raised).
+    /// Already decided (a hit answered at once, or an error raised).
     Done(O),
     /// Cached under this key.
     Cached(&'a State, &'a Resolved, Key),
@@ -456,19 +456,38 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        if let Some(o) = self.recall_call(memo, &hasher, when) {
-            return o;
-        }
-        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
-        match self.prepare::<O>(hasher, when) {
+        match self.begin(memo, hasher, when, codec) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
-                if let Some(o) = self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
-                    return o;
-                }
                 self.call_keyed(state, config, codec, key, memo, f).await
             }
+        }
+    }
+
+    /// What a call does before it may have to wait, the same for sync and async callers: the
+    /// argument table, the options, and a hit in a store that answers at once (memory). What
+    /// is left `Cached` takes the store's slow path.
+    #[inline]
+    fn begin<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        codec: ValueCodec<O::Value>,
+    ) -> Prepared<'_, O> {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return Prepared::Done(o);
+        }
+        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
+        match self.prepare::<O>(hasher, when) {
+            Prepared::Cached(state, config, key) => {
+                match self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
+                    Some(o) => Prepared::Done(o),
+                    None => Prepared::Cached(state, config, key),
+                }
+            }
+            other => other,
         }
     }
 
@@ -572,17 +591,10 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> O,
     ) -> O {
-        if let Some(o) = self.recall_call(memo, &hasher, when) {
-            return o;
-        }
-        let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
-        match self.prepare::<O>(hasher, when) {
+        match self.begin(memo, hasher, when, codec) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
-                if let Some(o) = self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
-                    return o;
-                }
                 let compute = || std::future::ready(f());
                 crate::block_on(self.call_keyed(state, config, codec, key, memo, compute))
             }
