@@ -3,6 +3,8 @@
 //! `AZURITE_BLOB_STORAGE_URL` (what `scripts/azure-server` exports). `scripts/test` starts one;
 //! these tests fail when it is missing.
 
+mod support;
+
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
 use checkpointer_store_s3::{S3Options, S3Store};
 use object_store::{ObjectStoreExt, PutPayload};
@@ -279,29 +281,7 @@ fn leases_serialize_writers_and_release_on_drop() {
     };
     // Two store instances: two owners, as two processes would be.
     let (a, b) = (open(), open());
-    let k = key("lease", 0);
-    let held = block_on(a.lock(&k))
-        .unwrap()
-        .expect("Azurite supports conditional writes");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let t = Instant::now();
-        let lock = block_on(b.lock(&k)).unwrap().expect("a lease");
-        tx.send(t.elapsed()).unwrap();
-        drop(lock);
-    });
-    // Held past its TTL: renewal (a conditional update on the ETag) keeps the waiter out.
-    std::thread::sleep(Duration::from_secs(5));
-    assert!(
-        rx.try_recv().is_err(),
-        "the waiter got the lease while it was held and renewed"
-    );
-    drop(held);
-    let waited = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the waiter gets the lease after release");
-    assert!(waited >= Duration::from_secs(5));
-    waiter.join().unwrap();
+    support::renewed_lease_excludes_until_released(a, b, key("lease", 0));
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! `CHECKPOINTER_TEST_S3_BUCKET` (credentials from `AWS_ACCESS_KEY_ID` and
 //! `AWS_SECRET_ACCESS_KEY`). `scripts/test` starts one; these tests fail when it is missing.
 
+mod support;
+
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
 use checkpointer_store_s3::{S3Options, S3Store};
 use object_store::{ObjectStoreExt, PutPayload};
@@ -231,30 +233,7 @@ fn leases_serialize_processes_and_release_on_drop() {
         },
     )
     .unwrap();
-    let k = key("lease", 0);
-    let held = block_on(a.lock(&k))
-        .unwrap()
-        .expect("the server supports conditional writes");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let t = Instant::now();
-        let lock = block_on(b.lock(&k)).unwrap().expect("a lease");
-        tx.send(t.elapsed()).unwrap();
-        drop(lock);
-        b
-    });
-    // Held past its TTL: renewal must keep the waiter out.
-    std::thread::sleep(Duration::from_secs(5));
-    assert!(
-        rx.try_recv().is_err(),
-        "the waiter got the lease while it was held and renewed"
-    );
-    drop(held);
-    let waited = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the waiter gets the lease after release");
-    assert!(waited >= Duration::from_secs(5));
-    waiter.join().unwrap();
+    support::renewed_lease_excludes_until_released(a, b, key("lease", 0));
 }
 
 #[test]
