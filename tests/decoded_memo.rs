@@ -262,3 +262,39 @@ fn reinit_starts_afresh_but_keeps_the_store() {
     assert!(reinitialized::delete(1).unwrap());
     assert_ne!(reinitialized(1), b);
 }
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn spelled(text: &str) -> (String, u32) {
+    (text.to_string(), next())
+}
+
+/// The argument table compares whole 16-byte blocks and indexes by the first and last ones:
+/// arguments that differ only in the middle, only in length, or only by a trailing zero byte
+/// (the padding past the written bytes is zero) must never answer for each other.
+#[test]
+fn arguments_differing_anywhere_never_answer_for_each_other() {
+    let base = "a".repeat(90);
+    let mut middle = base.clone().into_bytes();
+    middle[45] = b'b';
+    let middle = String::from_utf8(middle).unwrap();
+    let cases = [
+        base.clone(),
+        middle,
+        "a".repeat(89),
+        "a".repeat(91),
+        format!("{}\0", "a".repeat(89)),
+        format!("{base}\0"),
+        String::new(),
+        "\0".to_string(),
+    ];
+    for round in 0..3 {
+        for text in &cases {
+            let (got, _) = spelled(text);
+            assert_eq!(&got, text, "round {round}: another call's value answered");
+        }
+    }
+    // Each was computed once and then remembered.
+    let first: Vec<_> = cases.iter().map(|t| spelled(t).1).collect();
+    let again: Vec<_> = cases.iter().map(|t| spelled(t).1).collect();
+    assert_eq!(first, again);
+}

@@ -479,6 +479,18 @@ impl CachedFn {
         if let Some(o) = self.recall_call(memo, &hasher, when) {
             return Prepared::Done(o);
         }
+        self.begin_rest(memo, hasher, when, codec)
+    }
+
+    /// [`Self::begin`] past the argument table.
+    #[inline]
+    fn begin_rest<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        codec: ValueCodec<O::Value>,
+    ) -> Prepared<'_, O> {
         let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
             Prepared::Cached(state, config, key) => {
@@ -511,7 +523,8 @@ impl CachedFn {
             return None;
         }
         let generation = config.storage.generation()?;
-        let call = self.call_site(state, hasher.inline_bytes()?);
+        let (buf, len) = hasher.inline_buf()?;
+        let call = self.call_site(state, buf, len);
         let (value, created) = memo.recall_call(&call, generation)?;
         if let Some(expiry) = &config.expiry {
             if expiry.is_expired(created, SystemTime::now()) {
@@ -528,11 +541,12 @@ impl CachedFn {
         self.info.env.is_empty() && self.info.files.is_empty()
     }
 
-    fn call_site<'a>(&self, state: &State, args: &'a [u8]) -> Call<'a> {
+    fn call_site<'a>(&self, state: &State, buf: &'a [u8; Hasher::INLINE], len: usize) -> Call<'a> {
         Call {
             site: self as *const CachedFn as usize,
             state: state as *const State as usize,
-            args,
+            buf,
+            len,
         }
     }
 
@@ -555,7 +569,7 @@ impl CachedFn {
         let kept = generation.map(|g| (g, entry.clone()));
         let v = self.accept(state, config, codec, key, entry, true, memo)?;
         if let (Some((g, entry)), Some(memo), Some(args)) = (kept, memo, args) {
-            let call = self.call_site(state, args.bytes());
+            let call = self.call_site(state, &args.buf, args.len);
             memo.remember_call(&call, g, &entry, &v);
         }
         let from = HitFrom::Top(&*config.storage);
@@ -583,6 +597,7 @@ impl CachedFn {
 
     /// [`Self::call_sync`], remembering decoded values of memory hits with `memo` (the
     /// macro passes one for `Clone` return types; see `decoded.rs`).
+    #[inline]
     pub fn call_sync_memo<O: Outcome>(
         &self,
         memo: Option<Memo<O::Value>>,
@@ -591,7 +606,24 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> O,
     ) -> O {
-        match self.begin(memo, hasher, when, codec) {
+        // A repeated hit is answered here; the rest is a call of its own, so that this
+        // frame stays small.
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
+        self.call_sync_rest(memo, hasher, when, codec, f)
+    }
+
+    #[inline(never)]
+    fn call_sync_rest<O: Outcome>(
+        &self,
+        memo: Option<Memo<O::Value>>,
+        hasher: Hasher,
+        when: bool,
+        codec: ValueCodec<O::Value>,
+        f: impl FnOnce() -> O,
+    ) -> O {
+        match self.begin_rest(memo, hasher, when, codec) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key) => {
@@ -901,17 +933,8 @@ impl Args {
     /// The arguments written to `hasher`, when a memo may remember them.
     #[inline]
     fn of(memo: bool, hasher: &Hasher) -> Option<Args> {
-        let bytes = hasher.inline_bytes().filter(|_| memo)?;
-        let mut buf = [0u8; Hasher::INLINE];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        Some(Args {
-            buf,
-            len: bytes.len(),
-        })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        let (buf, len) = hasher.inline_buf().filter(|_| memo)?;
+        Some(Args { buf: *buf, len })
     }
 }
 

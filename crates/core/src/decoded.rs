@@ -75,27 +75,45 @@ pub(crate) struct Call<'a> {
     pub site: usize,
     /// Its resolved state (its address: a `reinit` makes a new one, with a new identity).
     pub state: usize,
-    /// The argument bytes written to the call hash.
-    pub args: &'a [u8],
+    /// The hasher's inline buffer: the argument bytes written to the call hash are its first
+    /// `len` bytes. The rest is read too, in fixed-size blocks (no variable-length copy or
+    /// compare on the hit path); it is zero in a fresh hasher, and were it not, a lookup would
+    /// only miss, since equal blocks imply equal arguments.
+    pub buf: &'a [u8; Hasher::INLINE],
+    /// How many bytes of `buf` were written.
+    pub len: usize,
 }
+
+/// Bytes compared at a time.
+const BLOCK: usize = 16;
 
 impl Call<'_> {
     fn index(&self) -> usize {
-        // FxHash-style mixing; a collision only costs a slot.
-        let mut h = (self.site as u64) ^ (self.state as u64).rotate_left(17);
-        for chunk in self.args.chunks(8) {
+        // FxHash-style mixing of the first and the last block; a collision only costs a slot.
+        let len = self.len.min(Hasher::INLINE);
+        let tail = len.saturating_sub(BLOCK);
+        let word = |at: usize| {
             let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            w.copy_from_slice(&self.buf[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let mut h = (self.site as u64) ^ (self.state as u64).rotate_left(17) ^ len as u64;
+        for w in [word(0), word(8), word(tail), word(tail + 8)] {
+            h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
         (h >> 32) as usize % SLOTS
     }
 
     fn matches(&self, slot: &ArgSlot) -> bool {
-        slot.site == self.site
-            && slot.state == self.state
-            && slot.len == self.args.len()
-            && slot.args[..slot.len] == *self.args
+        if slot.site != self.site || slot.state != self.state || slot.len != self.len {
+            return false;
+        }
+        // Whole blocks covering the arguments: equal blocks imply equal arguments.
+        let blocks = self.len.div_ceil(BLOCK).min(Hasher::INLINE / BLOCK);
+        (0..blocks).all(|i| {
+            let at = i * BLOCK;
+            slot.args[at..at + BLOCK] == self.buf[at..at + BLOCK]
+        })
     }
 }
 
@@ -166,16 +184,14 @@ fn recall_call<T: Clone + 'static>(call: &Call<'_>, generation: u64) -> Option<(
 }
 
 fn remember_call<T: Clone + 'static>(call: &Call<'_>, generation: u64, entry: &Entry, value: &T) {
-    if entry.payload.len() > MAX_PAYLOAD || call.args.len() > Hasher::INLINE {
+    if entry.payload.len() > MAX_PAYLOAD || call.len > Hasher::INLINE {
         return;
     }
-    let mut args = [0u8; Hasher::INLINE];
-    args[..call.args.len()].copy_from_slice(call.args);
     let slot = ArgSlot {
         site: call.site,
         state: call.state,
-        len: call.args.len(),
-        args,
+        len: call.len,
+        args: *call.buf,
         generation,
         created: entry.meta.created,
         value: Box::new(value.clone()),
@@ -338,6 +354,60 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn a_call_matches_only_its_exact_bytes() {
+        let memo = (&&MemoProbe::<u32>::NEW).memo().unwrap();
+        let entry = Entry::new(Codec::Cbor, Bytes::from_static(b"\x01"));
+        let at = |bytes: &[u8]| {
+            let mut buf = [0u8; Hasher::INLINE];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            buf
+        };
+        let long: Vec<u8> = (0..100u8).collect();
+        let buf = at(&long);
+        fn call(buf: &[u8; Hasher::INLINE], len: usize) -> Call<'_> {
+            Call {
+                site: 1,
+                state: 2,
+                buf,
+                len,
+            }
+        }
+        memo.remember_call(&call(&buf, 100), 7, &entry, &5);
+        assert_eq!(memo.recall_call(&call(&buf, 100), 7).map(|v| v.0), Some(5));
+        // The same bytes and zero padding, another length: the written bytes differ (both
+        // the index and the compare must tell).
+        assert_eq!(memo.recall_call(&call(&buf, 99), 7), None);
+        let slot = ArgSlot {
+            site: 1,
+            state: 2,
+            len: 100,
+            args: buf,
+            generation: 7,
+            created: SystemTime::UNIX_EPOCH,
+            value: Box::new(5u32),
+        };
+        assert!(call(&buf, 100).matches(&slot));
+        assert!(!call(&buf, 99).matches(&slot));
+        let mut tail = buf;
+        tail[99] ^= 1;
+        assert!(!call(&tail, 100).matches(&slot));
+        let padded = at(&[long.as_slice(), &[0]].concat());
+        assert_eq!(memo.recall_call(&call(&padded, 101), 7), None);
+        // One byte changed in the middle (neither the first nor the last block).
+        let mut middle = buf;
+        middle[50] ^= 1;
+        assert_eq!(memo.recall_call(&call(&middle, 100), 7), None);
+        // Another generation, site or state.
+        assert_eq!(memo.recall_call(&call(&buf, 100), 8), None);
+        let mut other = call(&buf, 100);
+        other.site = 3;
+        assert_eq!(memo.recall_call(&other, 7), None);
+        let mut other = call(&buf, 100);
+        other.state = 3;
+        assert_eq!(memo.recall_call(&other, 7), None);
     }
 
     #[test]

@@ -195,6 +195,14 @@ impl Hasher {
         self.stream.is_none().then(|| &self.buf[..self.len])
     }
 
+    /// The whole inline buffer and how many of its bytes were written, when everything fits
+    /// inline. The bytes past those written are zero: the buffer starts zeroed and is only
+    /// ever written at its end.
+    #[inline]
+    pub(crate) fn inline_buf(&self) -> Option<(&[u8; Self::INLINE], usize)> {
+        self.stream.is_none().then_some((&self.buf, self.len))
+    }
+
     /// The digest of everything written.
     pub fn finish(&self) -> Digest {
         match &self.stream {
