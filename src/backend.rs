@@ -25,7 +25,7 @@ pub use checkpointer_core::{
 };
 
 #[cfg(feature = "fs")]
-pub use checkpointer_store_fs::FsStore;
+pub use checkpointer_store_fs::{FsStore, STORE_LOCK_FILE};
 #[cfg(feature = "mem")]
 pub use checkpointer_store_mem::MemoryStore;
 #[cfg(feature = "mmap")]

@@ -79,7 +79,9 @@ impl Child {
     }
 }
 
-/// Every file below `dir`, dot-files included, without following links.
+/// Every file below `dir`, dot-files included, without following links — except an fs
+/// store's lock file ([`is_store_lock`]), which a store keeps for good: what tests look for
+/// here is entries and leftovers.
 pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -90,7 +92,7 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
         for e in rd.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(e.path());
-            } else {
+            } else if !is_store_lock(&e.path()) {
                 out.push(e.path());
             }
         }
@@ -110,6 +112,12 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
                 && !is_meta(p)
         })
         .collect()
+}
+
+/// Whether `path` is an fs store's lock file (one per store root, kept: not a leftover).
+pub fn is_store_lock(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n == checkpointer::backend::STORE_LOCK_FILE)
 }
 
 /// Whether `path` is one of the metadata objects (version manifests, call records) kept in a

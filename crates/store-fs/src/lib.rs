@@ -80,6 +80,7 @@ mod lock;
 mod open;
 pub mod sweep;
 
+pub use lock::STORE_LOCK_FILE;
 pub use sweep::SweepReport;
 
 use checkpointer_core::{
@@ -90,6 +91,7 @@ use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -234,6 +236,9 @@ pub struct FsStore {
     checked: Mutex<HashSet<String>>,
     /// Whether writes are synced to disk before and after the rename (see [`FsStore::durable`]).
     durable: bool,
+    /// Whether keys are locked by a byte of the store's lock file (rather than a file each);
+    /// turned off for good when the file system refuses such locks.
+    range_locks: AtomicBool,
 }
 
 /// How many checked directories to remember before starting over (bounds memory).
@@ -268,7 +273,19 @@ impl FsStore {
             private: OnceLock::new(),
             checked: Mutex::new(HashSet::new()),
             durable: false,
+            range_locks: AtomicBool::new(cfg!(all(
+                target_os = "linux",
+                target_pointer_width = "64"
+            ))),
         }
+    }
+
+    /// Locks keys with a lock file each, as on platforms without byte-range locks (for
+    /// testing that way here; not part of the API).
+    #[doc(hidden)]
+    pub fn lock_files_per_key(self) -> Self {
+        self.range_locks.store(false, Ordering::Relaxed);
+        self
     }
 
     /// Syncs every write to disk: the entry's data before it is renamed into place, and its
@@ -491,8 +508,7 @@ impl FsStore {
         );
         let mut file = opts.open(&tmp).map_err(io_err(op, "create", &tmp))?;
         let written = (|| {
-            file.write_all(&entry.envelope_header())?;
-            file.write_all(&entry.payload)?;
+            write_both(&mut file, &entry.envelope_header(), &entry.payload)?;
             if self.durable {
                 // The data must be on disk before the rename makes it the entry.
                 file.sync_data()?;
@@ -505,6 +521,23 @@ impl FsStore {
             return Err(io_err(op, "write", &tmp)(e));
         }
         Ok(tmp)
+    }
+}
+
+/// Writes `head` then `body`, in one system call when the file takes both at once.
+fn write_both(file: &mut File, head: &[u8], body: &[u8]) -> io::Result<()> {
+    let n = loop {
+        match file.write_vectored(&[io::IoSlice::new(head), io::IoSlice::new(body)]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    match n.checked_sub(head.len()) {
+        Some(done) => file.write_all(&body[done..]),
+        None => {
+            file.write_all(&head[n..])?;
+            file.write_all(body)
+        }
     }
 }
 
@@ -673,8 +706,52 @@ impl FsStore {
         Ok((out, swept))
     }
 
-    /// Takes the lock of `key` (see the crate documentation).
+    /// Takes the lock of `key` (see the crate documentation): a byte of the store's lock
+    /// file where the platform and file system have such locks, else a lock file of its own.
     async fn lock_key(&self, key: &Key) -> Result<KeyLock, FsError> {
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        if self.range_locks.load(Ordering::Relaxed) {
+            match self.lock_range(key).await {
+                Err(FsError::Io { source, .. }) if source.kind() == io::ErrorKind::Unsupported => {
+                    tracing::debug!(target: "checkpointer", root = %self.root.display(), "no byte-range locks here ({source}); locking with a file per key");
+                    self.range_locks.store(false, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        self.lock_own_file(key).await
+    }
+
+    /// Locks the byte of `key` in the store's lock file.
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    async fn lock_range(&self, key: &Key) -> Result<KeyLock, FsError> {
+        const OP: &str = "lock";
+        let private = self.private(OP)?;
+        let path = self.root.join(lock::STORE_LOCK_FILE);
+        let offset = lock::range::offset(key);
+        let mut attempt = 0;
+        let file = loop {
+            match lock::open(&path, true, private) {
+                Ok(f) => break f,
+                // The root was removed since it was made: make it again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < RETRIES => {
+                    attempt += 1;
+                    self.make_root(OP)?;
+                }
+                Err(e) => return Err(io_err(OP, "open", &path)(e)),
+            }
+        };
+        let file = match lock::range::try_lock(&file, offset).map_err(io_err(OP, "lock", &path))? {
+            Some(()) => file,
+            None => lock::wait_with(file, move |f| lock::range::lock(f, offset))
+                .await
+                .map_err(io_err(OP, "wait for the lock", &path))?,
+        };
+        Ok(KeyLock::new(lock::held_range(file)))
+    }
+
+    /// Locks `key` with a lock file of its own beside the entry.
+    async fn lock_own_file(&self, key: &Key) -> Result<KeyLock, FsError> {
         const OP: &str = "lock";
         let rel = key.relative_path();
         let (rel_dir, name) = split_rel(&rel);

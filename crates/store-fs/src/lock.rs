@@ -1,12 +1,20 @@
-//! Cross-process single flight: one OS file lock per key, released by the kernel when its
-//! holder exits or dies.
+//! Cross-process single flight: OS file locks, released by the kernel when their holder exits
+//! or dies.
 //!
-//! The lock of an entry `<dir>/<rest>` is an exclusive `flock` (Unix; `LockFileEx` on
-//! Windows, both through `fs4`) on `<dir>/.<rest>.lock`. Unix holders remove the lock file
-//! when they release it, while still holding it; every taker therefore checks, once it holds
-//! the lock, that the file it locked is still the one at the path (same device and inode) and
-//! starts over otherwise. That check is what makes removing a lock file safe while others
-//! wait on it: a waiter woken on a removed file never believes it holds the lock.
+//! **Byte-range locks (64-bit Linux).** Every key locks one byte of one file per store,
+//! `<root>/.checkpointer-locks` ([`STORE_LOCK_FILE`]), at an offset drawn from the key (an
+//! open-file-description lock, `F_OFD_SETLK`, on a file opened for that one lock, so threads
+//! exclude each other as processes do). The file is made once and never removed, so a miss
+//! makes and removes no lock file: on ext4 that halves the files a miss creates. Two keys
+//! that draw the same byte merely wait for each other.
+//!
+//! **Lock files per key (elsewhere, and where the file system refuses such locks).** The lock
+//! of an entry `<dir>/<rest>` is an exclusive `flock` (Unix; `LockFileEx` on Windows, both
+//! through `fs4`) on `<dir>/.<rest>.lock`. Unix holders remove the lock file when they
+//! release it, while still holding it; every taker therefore checks, once it holds the lock,
+//! that the file it locked is still the one at the path (same device and inode) and starts
+//! over otherwise. That check is what makes removing a lock file safe while others wait on
+//! it: a waiter woken on a removed file never believes it holds the lock.
 //!
 //! A blocked wait runs on a short-lived thread of its own, so a future waiting for a lock
 //! never blocks an executor's thread; it is woken when the thread gets the lock.
@@ -19,11 +27,21 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-/// A held key lock. Dropping it removes the lock file (Unix) and then releases the lock.
+/// The name of the file in an fs store's root whose bytes are its keys' locks (64-bit Linux).
+///
+/// It is made at the first lock, empty, and kept: it is neither an entry nor a leftover, so
+/// listing skips it and sweeping keeps it. Removing it by hand is harmless to values but
+/// lets a process that opens the new file compute a key that a holder of the old one is
+/// computing (twice, never wrongly).
+pub const STORE_LOCK_FILE: &str = ".checkpointer-locks";
+
+/// A held key lock. Dropping it closes its file, which releases the lock; a per-key lock file
+/// is removed first (Unix), while still held.
 #[derive(Debug)]
 pub(crate) struct Held {
+    /// The per-key lock file to remove; `None` for a byte-range lock.
     #[cfg_attr(not(unix), allow(dead_code))]
-    path: PathBuf,
+    path: Option<PathBuf>,
     // Closed after `drop` below has run: the removal happens while the lock is held.
     #[cfg_attr(not(unix), allow(dead_code))]
     file: File,
@@ -36,8 +54,10 @@ impl Drop for Held {
         // The check only matters if someone removed the file by hand meanwhile: then the
         // file at the path is another taker's, which must stay.
         #[cfg(unix)]
-        if still_at(&self.file, &self.path).unwrap_or(false) {
-            let _ = std::fs::remove_file(&self.path);
+        if let Some(path) = &self.path {
+            if still_at(&self.file, path).unwrap_or(false) {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -92,21 +112,41 @@ pub(crate) fn still_at(_file: &File, _path: &Path) -> io::Result<bool> {
     Ok(true)
 }
 
-/// Makes the guard for a lock that [`still_at`] confirmed.
+/// Makes the guard for a per-key lock that [`still_at`] confirmed.
 pub(crate) fn held(file: File, path: PathBuf) -> Held {
-    Held { path, file }
+    Held {
+        path: Some(path),
+        file,
+    }
 }
 
-/// Waits for the lock on `file` without blocking the caller's thread: resolves to the file,
-/// locked.
+/// Makes the guard for a byte-range lock.
+#[cfg_attr(
+    not(all(target_os = "linux", target_pointer_width = "64")),
+    allow(dead_code)
+)]
+pub(crate) fn held_range(file: File) -> Held {
+    Held { path: None, file }
+}
+
+/// Waits for the per-key lock on `file` without blocking the caller's thread.
 pub(crate) fn wait(file: File) -> Wait {
+    wait_with(file, fs4::FileExt::lock)
+}
+
+/// Waits without blocking the caller's thread for `lock` (a blocking call) to lock `file`:
+/// resolves to the file, locked.
+pub(crate) fn wait_with(
+    file: File,
+    lock: impl FnOnce(&File) -> io::Result<()> + Send + 'static,
+) -> Wait {
     let shared = Arc::new(Mutex::new(Slot::default()));
     let slot = shared.clone();
     let spawned = std::thread::Builder::new()
         .name("checkpointer-fs-lock".into())
         .stack_size(64 * 1024)
         .spawn(move || {
-            let result = fs4::FileExt::lock(&file).map(|()| file);
+            let result = lock(&file).map(|()| file);
             let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
             if slot.abandoned {
                 // The waiter went away: dropping the file releases the lock at once.
@@ -166,5 +206,70 @@ impl Drop for Wait {
         slot.abandoned = true;
         // A lock obtained but never collected is released here.
         slot.result = None;
+    }
+}
+
+/// Byte-range locks on the store's lock file (see the module documentation).
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+pub(crate) mod range {
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::AsRawFd;
+
+    /// The byte a key locks: 62 bits of its call and identity digests (in range of `off_t`).
+    pub(crate) fn offset(key: &checkpointer_core::Key) -> u64 {
+        let word = |d: &checkpointer_core::Digest| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&d.0[..8]);
+            u64::from_le_bytes(w)
+        };
+        (word(&key.call) ^ word(&key.identity).rotate_left(29)) >> 2
+    }
+
+    fn request(file: &File, cmd: libc::c_int, offset: u64) -> io::Result<()> {
+        let start = libc::off_t::try_from(offset).map_err(io::Error::other)?;
+        // SAFETY: `flock` is a plain C struct for which all zeroes is a valid value.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        fl.l_start = start;
+        fl.l_len = 1;
+        // l_pid must be 0 for open-file-description locks.
+        // SAFETY: a valid descriptor and a pointer to an initialised `flock` that outlives
+        // the call.
+        let r = unsafe { libc::fcntl(file.as_raw_fd(), cmd, &mut fl as *mut libc::flock) };
+        if r == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Takes the byte at `offset` without waiting: `Ok(None)` when someone else holds it.
+    /// An error of kind `Unsupported` means the file system (or kernel) has no such locks.
+    pub(crate) fn try_lock(file: &File, offset: u64) -> io::Result<Option<()>> {
+        match request(file, libc::F_OFD_SETLK, offset) {
+            Ok(()) => Ok(Some(())),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) => Ok(None),
+            Err(e) if unsupported(&e) => Err(io::Error::new(io::ErrorKind::Unsupported, e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the byte at `offset`, waiting as long as it takes.
+    pub(crate) fn lock(file: &File, offset: u64) -> io::Result<()> {
+        loop {
+            match request(file, libc::F_OFD_SETLKW, offset) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn unsupported(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::ENOLCK)
+        )
     }
 }

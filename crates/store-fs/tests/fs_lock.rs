@@ -1,5 +1,6 @@
-//! Key locks: mutual exclusion (also against lock files removed under waiters), waiting off
-//! the executor's thread, abandoned waits, and leftovers swept.
+//! Key locks, in both schemes (a byte of the store's lock file on 64-bit Linux, a lock file
+//! per key elsewhere): mutual exclusion (also against lock files removed under waiters),
+//! waiting off the executor's thread, abandoned waits, and leftovers swept.
 
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, KeyLock, Storage};
 use checkpointer_store_fs::FsStore;
@@ -22,6 +23,18 @@ fn lock(store: &FsStore, k: &Key) -> KeyLock {
         .expect("the fs store locks")
 }
 
+/// Opens a store on a root, locking one way.
+type Make = fn(&Path) -> FsStore;
+
+/// The two ways a store may lock: each test runs both.
+const SCHEMES: [(&str, Make); 2] = [
+    ("default", |p| FsStore::new(p)),
+    ("a file per key", |p| FsStore::new(p).lock_files_per_key()),
+];
+
+/// Whether the default scheme is byte ranges of one file here.
+const RANGES: bool = cfg!(all(target_os = "linux", target_pointer_width = "64"));
+
 fn lock_file(store: &FsStore, k: &Key) -> PathBuf {
     let p = store.path_of(k);
     let name = p.file_name().unwrap().to_str().unwrap().to_string();
@@ -41,47 +54,60 @@ fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) 
 
 #[test]
 fn a_second_taker_waits_until_the_first_releases() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FsStore::new(dir.path().join("new")));
-    let k = key(0);
-    let first = lock(&store, &k);
-    assert!(lock_file(&store, &k).exists());
-    #[cfg(unix)]
-    {
-        // A new root is private: lock files too.
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(lock_file(&store, &k))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+    for (scheme, make) in SCHEMES {
+        let per_key = scheme != "default" || !RANGES;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("new");
+        let store = Arc::new(make(&root));
+        let k = key(0);
+        let first = lock(&store, &k);
+        let file = if per_key {
+            lock_file(&store, &k)
+        } else {
+            root.join(checkpointer_store_fs::STORE_LOCK_FILE)
+        };
+        assert!(file.exists(), "{scheme}");
+        #[cfg(unix)]
+        {
+            // A new root is private: lock files too.
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{scheme}");
+        }
+        let got = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (store, k, got) = (store.clone(), k.clone(), got.clone());
+            std::thread::spawn(move || {
+                let l = lock(&store, &k);
+                got.store(true, Ordering::SeqCst);
+                l
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!got.load(Ordering::SeqCst), "{scheme}: took a held lock");
+        drop(first);
+        let second = within(10, move || waiter.join().unwrap());
+        assert!(got.load(Ordering::SeqCst));
+        drop(second);
+        // Released locks leave no file per key behind; the store's lock file stays.
+        assert!(!lock_file(&store, &k).exists(), "{scheme}");
+        assert_eq!(file.exists(), !per_key, "{scheme}");
+        // Other keys never wait on each other.
+        let _a = lock(&store, &key(1));
+        let _b = lock(&store, &key(2));
     }
-    let got = Arc::new(AtomicBool::new(false));
-    let waiter = {
-        let (store, k, got) = (store.clone(), k.clone(), got.clone());
-        std::thread::spawn(move || {
-            let l = lock(&store, &k);
-            got.store(true, Ordering::SeqCst);
-            l
-        })
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!got.load(Ordering::SeqCst), "took a held lock");
-    drop(first);
-    let second = within(10, move || waiter.join().unwrap());
-    assert!(got.load(Ordering::SeqCst));
-    drop(second);
-    // Released locks leave nothing behind.
-    assert!(!lock_file(&store, &k).exists());
-    // Other keys never wait on each other.
-    let _a = lock(&store, &key(1));
-    let _b = lock(&store, &key(2));
 }
 
 #[test]
 fn waiting_does_not_block_the_executor_thread() {
+    for (_, make) in SCHEMES {
+        waiting_does_not_block(make);
+    }
+}
+
+fn waiting_does_not_block(make: Make) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FsStore::new(dir.path()));
+    let store = Arc::new(make(dir.path()));
     let k = key(0);
     let held = lock(&store, &k);
     let done = within(20, move || {
@@ -111,8 +137,14 @@ fn waiting_does_not_block_the_executor_thread() {
 
 #[test]
 fn an_abandoned_wait_leaves_the_lock_free() {
+    for (_, make) in SCHEMES {
+        abandoned_wait(make);
+    }
+}
+
+fn abandoned_wait(make: Make) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FsStore::new(dir.path()));
+    let store = Arc::new(make(dir.path()));
     let k = key(0);
     let held = lock(&store, &k);
     let s = store.clone();
@@ -135,6 +167,15 @@ fn an_abandoned_wait_leaves_the_lock_free() {
 
 #[test]
 fn mutual_exclusion_holds_while_lock_files_are_removed_and_swept() {
+    for (_, make) in SCHEMES {
+        // One store per thread, as separate processes would have, and one store shared by
+        // all threads (each lock is its own open file, so threads exclude each other too).
+        mutual_exclusion(make, false);
+        mutual_exclusion(make, true);
+    }
+}
+
+fn mutual_exclusion(make: Make, shared: bool) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let k = key(7);
@@ -144,19 +185,24 @@ fn mutual_exclusion_holds_while_lock_files_are_removed_and_swept() {
     let sweeper = {
         let (root, stop) = (root.clone(), stop.clone());
         std::thread::spawn(move || {
-            let store = FsStore::new(root);
+            let store = make(&root);
             while !stop.load(Ordering::SeqCst) {
                 store.sweep().unwrap();
             }
         })
     };
+    let common = Arc::new(make(&root));
     let workers: Vec<_> = (0..6)
         .map(|_| {
             let (root, k, inside, entered) =
                 (root.clone(), k.clone(), inside.clone(), entered.clone());
+            let common = common.clone();
             std::thread::spawn(move || {
-                // One store per thread, as separate processes would have.
-                let store = FsStore::new(root);
+                let store = if shared {
+                    common
+                } else {
+                    Arc::new(make(&root))
+                };
                 for _ in 0..40 {
                     let l = lock(&store, &k);
                     assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
@@ -181,7 +227,7 @@ fn mutual_exclusion_holds_while_lock_files_are_removed_and_swept() {
 #[test]
 fn a_lock_file_left_by_a_dead_holder_is_taken_and_swept() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FsStore::new(dir.path());
+    let store = FsStore::new(dir.path()).lock_files_per_key();
     let k = key(0);
     // What a killed holder leaves: the file, no lock (the kernel dropped it).
     drop(lock(&store, &k));
@@ -384,12 +430,55 @@ fn deleting_the_last_entry_removes_its_directories_and_storing_brings_them_back(
 
 #[test]
 fn a_taker_for_a_removed_directory_recreates_it() {
+    for (scheme, make) in SCHEMES {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let store = make(&root);
+        let k = key(0);
+        drop(lock(&store, &k));
+        std::fs::remove_dir_all(root.join("tests")).ok();
+        let t = Instant::now();
+        drop(lock(&store, &k));
+        assert!(t.elapsed() < Duration::from_secs(5), "{scheme}");
+        // The whole root, lock file included.
+        std::fs::remove_dir_all(&root).unwrap();
+        let held = lock(&store, &k);
+        assert!(t.elapsed() < Duration::from_secs(5), "{scheme}");
+        // And it still excludes: a second store on the same root waits.
+        let (tx, rx) = mpsc::channel();
+        let (root2, k2) = (root.clone(), k.clone());
+        let waiter = std::thread::spawn(move || {
+            let l = lock(&make(&root2), &k2);
+            tx.send(()).unwrap();
+            drop(l);
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "{scheme}: took a held lock"
+        );
+        drop(held);
+        rx.recv_timeout(Duration::from_secs(10)).expect("released");
+        waiter.join().unwrap();
+    }
+}
+
+/// The store's lock file is not an entry and not a leftover: listing skips it, sweeping keeps
+/// it, and many keys held at once share it (no file per key).
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[test]
+fn the_store_lock_file_is_neither_listed_nor_swept() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::new(dir.path());
-    let k = key(0);
-    drop(lock(&store, &k));
-    std::fs::remove_dir_all(dir.path().join("tests")).unwrap();
-    let t = Instant::now();
-    drop(lock(&store, &k));
-    assert!(t.elapsed() < Duration::from_secs(5));
+    let held: Vec<_> = (0..50).map(|i| lock(&store, &key(i))).collect();
+    block_on(store.store(&key(0), Entry::new(Codec::Cbor, Bytes::from_static(b"x")))).unwrap();
+    let files = walk(dir.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    let lock_file = dir.path().join(checkpointer_store_fs::STORE_LOCK_FILE);
+    assert!(files.contains(&lock_file));
+    assert_eq!(store.sweep().unwrap(), Default::default());
+    let listed = block_on(store.list(&checkpointer_core::Scope::All)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(lock_file.exists());
+    drop(held);
+    assert!(lock_file.exists());
 }
