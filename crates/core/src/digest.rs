@@ -32,13 +32,17 @@ impl Digest {
 
     /// Appends [`Digest::to_hex`] to `out` (entry paths are built on every fs and S3 hit).
     pub fn push_hex(&self, out: &mut String) {
+        out.push_str(self.hex().as_str());
+    }
+
+    /// The hex digits, without allocating.
+    pub(crate) fn hex(&self) -> Hex {
         let mut buf = [0u8; Self::HEX_LEN];
         for (pair, b) in buf.chunks_exact_mut(2).zip(self.0) {
             pair[0] = HEX[(b >> 4) as usize];
             pair[1] = HEX[(b & 15) as usize];
         }
-        // Always ASCII; the fallback is unreachable.
-        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        Hex(buf)
     }
 
     /// The first `n` hex characters (for messages; never for keys).
@@ -92,6 +96,17 @@ impl FromStr for Digest {
                 "not a 64-character lowercase hex digest: {s:?}"
             ))
         })
+    }
+}
+
+/// A digest's 64 lowercase hex digits, on the stack.
+pub(crate) struct Hex([u8; Digest::HEX_LEN]);
+
+impl Hex {
+    /// The digits as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII; the fallback is unreachable.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 

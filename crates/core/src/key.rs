@@ -193,19 +193,71 @@ pub struct Key {
     pub call: Digest,
 }
 
+/// Slots of the per-thread memo of [`Key`] directories.
+const DIR_SLOTS: usize = 8;
+
+/// A memoized `<fn dir>/<identity hex>/`.
+struct Dir {
+    function: Arc<FnPath>,
+    identity: Digest,
+    dir: Box<str>,
+}
+
+thread_local! {
+    static DIRS: std::cell::RefCell<[Option<Dir>; DIR_SLOTS]> =
+        const { std::cell::RefCell::new([const { None }; DIR_SLOTS]) };
+}
+
 impl Key {
     /// The entry's path relative to a store root:
     /// `<crate>/<module>/<fn>/<identity hex>/<first two call hex>/<rest of call hex>`.
     pub fn relative_path(&self) -> String {
         let mut out = String::with_capacity(self.function.dir_capacity() + 2 * Digest::HEX_LEN + 3);
-        self.function.push_dir(&mut out);
+        self.push_dir(&mut out);
+        let call = self.call.hex();
+        let call = call.as_str();
+        out.push_str(&call[..2]);
         out.push('/');
-        self.identity.push_hex(&mut out);
-        out.push('/');
-        let call_at = out.len();
-        self.call.push_hex(&mut out);
-        out.insert(call_at + 2, '/');
+        out.push_str(&call[2..]);
         out
+    }
+
+    /// Appends `<crate>/<module>/<fn>/<identity hex>/` to `out`, from a small per-thread
+    /// memo of recent (function, identity) pairs: every fs and S3 operation builds a path,
+    /// and this part only changes with the function's state.
+    fn push_dir(&self, out: &mut String) {
+        let slot = (Arc::as_ptr(&self.function) as usize >> 4) % DIR_SLOTS;
+        let found = DIRS
+            .try_with(|dirs| {
+                let dirs = dirs.try_borrow().ok()?;
+                let d = dirs[slot].as_ref()?;
+                // The memo holds its `Arc`, so an equal pointer is the same, live, immutable
+                // `FnPath`, never another one at a reused address.
+                (Arc::ptr_eq(&d.function, &self.function) && d.identity == self.identity)
+                    .then(|| out.push_str(&d.dir))
+            })
+            .ok()
+            .flatten();
+        if found.is_some() {
+            return;
+        }
+        let start = out.len();
+        self.function.push_dir(out);
+        out.push('/');
+        self.identity.push_hex(out);
+        out.push('/');
+        let made = Dir {
+            function: self.function.clone(),
+            identity: self.identity,
+            dir: out[start..].into(),
+        };
+        // Replaced outside the borrow: dropping the old `Arc` runs no user code, but keeps the
+        // table free of re-entrancy questions.
+        let old = DIRS
+            .try_with(|dirs| dirs.try_borrow_mut().ok()?[slot].replace(made))
+            .ok()
+            .flatten();
+        drop(old);
     }
 
     /// Parses a path made by [`Key::relative_path`]: names are turned back into the names
@@ -301,6 +353,47 @@ mod tests {
             let mut out = String::new();
             sanitize_into(&mut out, &name);
             proptest::prop_assert_eq!(out, sanitize_escaped(&name));
+        }
+    }
+
+    /// The per-thread memo of directories never answers for another function or identity:
+    /// equal contents in another `Arc`, another identity under the same `Arc`, and more
+    /// functions than slots, interleaved, all give the path built from scratch.
+    #[test]
+    fn relative_path_memo_matches_the_plain_layout() {
+        let plain = |k: &Key| {
+            let call = k.call.to_hex();
+            format!(
+                "{}/{}/{}/{}",
+                k.function.dir(),
+                k.identity.to_hex(),
+                &call[..2],
+                &call[2..]
+            )
+        };
+        let functions: Vec<Arc<FnPath>> = (0..3 * DIR_SLOTS)
+            .map(|i| Arc::new(FnPath::from_module_path("c::m", &format!("f{}", i % 5))))
+            .collect();
+        for round in 0..3u8 {
+            for (i, f) in functions.iter().enumerate() {
+                for id in 0..3u8 {
+                    let k = Key {
+                        function: f.clone(),
+                        identity: Digest::of_bytes(&[id, i as u8]),
+                        call: Digest::of_bytes(&[round, id]),
+                    };
+                    assert_eq!(k.relative_path(), plain(&k));
+                }
+            }
+            // A fresh `Arc` each time: whatever address it gets, the path is its own.
+            for i in 0..20u8 {
+                let k = Key {
+                    function: Arc::new(FnPath::from_module_path("c::fresh", &format!("g{i}"))),
+                    identity: Digest::of_bytes(&[i]),
+                    call: Digest::of_bytes(&[round]),
+                };
+                assert_eq!(k.relative_path(), plain(&k));
+            }
         }
     }
 

@@ -335,7 +335,15 @@ impl FsStore {
     /// assert!(path.starts_with("/cache/app/io/load"));
     /// ```
     pub fn path_of(&self, key: &Key) -> PathBuf {
-        self.root.join(key.relative_path())
+        self.under_root(&key.relative_path())
+    }
+
+    /// `root/rel`, built in one allocation (every operation builds one).
+    fn under_root(&self, rel: &str) -> PathBuf {
+        let mut path = PathBuf::with_capacity(self.root.as_os_str().len() + 1 + rel.len());
+        path.push(&self.root);
+        path.push(rel);
+        path
     }
 
     /// Checks that every directory of `rel_dir` below the root is a plain directory (not a
@@ -599,6 +607,14 @@ fn read_header(file: &mut File, size: u64) -> io::Result<Result<EntryMeta, Strin
 
 /// Splits a relative entry path into its directory and file name.
 fn split_rel(rel: &str) -> (&str, &str) {
+    // An entry's file name is the call hash's last 62 hex digits (`Key::relative_path`): no
+    // search needed for the common case.
+    const NAME: usize = checkpointer_core::Digest::HEX_LEN - 2;
+    if let Some(at) = rel.len().checked_sub(NAME + 1) {
+        if rel.as_bytes()[at] == b'/' && !rel[at + 1..].contains('/') {
+            return (&rel[..at], &rel[at + 1..]);
+        }
+    }
     rel.rsplit_once('/').unwrap_or(("", rel))
 }
 
@@ -828,7 +844,7 @@ impl FsStore {
         if !self.check_dirs(OP, split_rel(&rel).0, false)? {
             return Ok(None);
         }
-        let path = self.root.join(&rel);
+        let path = self.under_root(&rel);
         let unusable = |why: &dyn std::fmt::Display, created: SystemTime| {
             tracing::warn!(target: "checkpointer", path = %path.display(), "unusable cache entry: {why}");
             Ok(Some(Entry::damaged(created)))
@@ -865,7 +881,7 @@ impl FsStore {
         if !self.check_dirs(OP, rel_dir, false)? {
             return Ok(false);
         }
-        let path = self.root.join(&rel);
+        let path = self.under_root(&rel);
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -905,7 +921,7 @@ impl Storage for FsStore {
         if !self.check_dirs(OP, split_rel(&rel).0, false)? {
             return Ok(None);
         }
-        let path = self.root.join(&rel);
+        let path = self.under_root(&rel);
         let mut file = match open_entry(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -936,5 +952,35 @@ impl Storage for FsStore {
 
     async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
         Ok(Some(self.lock_key(key).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_rel;
+
+    #[test]
+    fn split_rel_is_rsplit_once_on_every_shape() {
+        let name = "a".repeat(62);
+        let cases = [
+            format!("c/m/f/id/ab/{name}"),
+            format!("ab/{name}"),
+            format!("/{name}"),
+            name.clone(),
+            format!("x/{}", "a".repeat(61)),
+            format!("x/{}/b", "a".repeat(60)),
+            format!("x/b/{}", "a".repeat(63)),
+            "c/m/f/id".to_string(),
+            String::new(),
+            "/".to_string(),
+            format!("é/{name}"),
+        ];
+        for rel in &cases {
+            assert_eq!(
+                split_rel(rel),
+                rel.rsplit_once('/').unwrap_or(("", rel)),
+                "{rel}"
+            );
+        }
     }
 }
