@@ -163,3 +163,40 @@ fn a_waiter_takes_over_from_an_owner_killed_mid_compute() {
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
 }
+
+// Two functions with one declared identity, called with equal arguments, have equal
+// identity and call digests: only the function tells their keys apart. The outer one holds
+// its lock while it runs and calls the inner one, which must not wait for that lock.
+
+#[checkpoint(fn_hash_from = "v1")]
+fn load_v1(x: u64) -> u64 {
+    x + 1
+}
+
+#[checkpoint(fn_hash_from = "v1")]
+fn process_v1(x: u64) -> u64 {
+    load_v1(x) * 10
+}
+
+#[test]
+fn child_nested() {
+    if !is_child("child_nested") {
+        return;
+    }
+    println!("\nVALUE={}", process_v1(4));
+}
+
+#[test]
+fn a_cached_call_inside_another_with_the_same_identity_and_arguments_does_not_hang() {
+    let cache = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = finish(
+            spawn("child_nested", cache.path(), &[]),
+            Duration::from_secs(60),
+        );
+        out.assert_ok();
+        assert_eq!(out.count("VALUE=50"), 1, "{}", out.stdout);
+    }
+    let entries = common::entry_files(cache.path());
+    assert_eq!(entries.len(), 2, "{entries:?}");
+}

@@ -741,10 +741,17 @@ impl FsStore {
     /// Locks the byte of `key` in the store's lock file.
     #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     async fn lock_range(&self, key: &Key) -> Result<KeyLock, FsError> {
+        self.lock_range_at(key, lock::range::offset(key)).await
+    }
+
+    /// Locks the byte at `offset` of the store's lock file for `key`; locks `key` with a file
+    /// of its own instead when the lock file cannot be opened or when this process holds
+    /// that byte for another key (see `lock::range::held_here_for_another`).
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    async fn lock_range_at(&self, key: &Key, offset: u64) -> Result<KeyLock, FsError> {
         const OP: &str = "lock";
         let private = self.private(OP)?;
         let path = self.root.join(lock::STORE_LOCK_FILE);
-        let offset = lock::range::offset(key);
         let mut attempt = 0;
         let file = loop {
             match lock::open(&path, true, private) {
@@ -754,16 +761,28 @@ impl FsStore {
                     attempt += 1;
                     self.make_root(OP)?;
                 }
-                Err(e) => return Err(io_err(OP, "open", &path)(e)),
+                // A directory or a link in its place, another user's file not writable
+                // here: this key gets a lock file of its own (it still excludes every
+                // process that cannot open the file either).
+                Err(e) => {
+                    tracing::debug!(target: "checkpointer", path = %path.display(), "cannot open the store's lock file ({e}); locking with a file for the key");
+                    return self.lock_own_file(key).await;
+                }
             }
         };
         let file = match lock::range::try_lock(&file, offset).map_err(io_err(OP, "lock", &path))? {
             Some(()) => file,
+            // Perhaps held by the caller's own enclosing computation: never wait for it.
+            None if lock::range::held_here_for_another(&path, offset, key) => {
+                drop(file);
+                return self.lock_own_file(key).await;
+            }
             None => lock::wait_with(file, move |f| lock::range::lock(f, offset))
                 .await
                 .map_err(io_err(OP, "wait for the lock", &path))?,
         };
-        Ok(KeyLock::new(lock::held_range(file)))
+        let entry = lock::range::enter(&path, offset, key);
+        Ok(KeyLock::new(lock::held_range(file, entry)))
     }
 
     /// Locks `key` with a lock file of its own beside the entry.
@@ -982,5 +1001,74 @@ mod tests {
                 "{rel}"
             );
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux", target_pointer_width = "64"))]
+mod range_tests {
+    //! Keys that draw one byte (forced here; 2^-62 per pair otherwise).
+    use super::*;
+    use checkpointer_core::{block_on, Digest, FnPath};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{mpsc, Arc};
+
+    const X: u64 = 0x1234_5678;
+
+    fn key(name: &str) -> Key {
+        Key {
+            function: Arc::new(FnPath::from_module_path("tests::collide", name)),
+            identity: Digest::of_bytes(b"id"),
+            call: Digest::of_bytes(b"call"),
+        }
+    }
+
+    fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(secs))
+            .expect("did not finish in time")
+    }
+
+    /// Starts a thread taking `key` at byte `X`; its flag is set once it holds it.
+    fn taker(store: &Arc<FsStore>, key: Key) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+        let got = Arc::new(AtomicBool::new(false));
+        let (store, flag) = (store.clone(), got.clone());
+        let t = std::thread::spawn(move || {
+            let l = block_on(store.lock_range_at(&key, X)).unwrap();
+            flag.store(true, Ordering::SeqCst);
+            drop(l);
+        });
+        (got, t)
+    }
+
+    #[test]
+    fn a_nested_lock_of_a_byte_held_here_for_another_key_does_not_wait_and_still_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsStore::new(dir.path()));
+        let s = store.clone();
+        within(20, move || {
+            let outer = block_on(s.lock_range_at(&key("a"), X)).unwrap();
+            // The nested key draws the byte its caller holds: it must not wait for it.
+            let inner = block_on(s.lock_range_at(&key("b"), X)).unwrap();
+            // Other takers of either key still wait for their holders.
+            let (got_a, ta) = taker(&s, key("a"));
+            let (got_b, tb) = taker(&s, key("b"));
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(!got_a.load(Ordering::SeqCst), "a held key was taken");
+            assert!(!got_b.load(Ordering::SeqCst), "a held nested key was taken");
+            drop(inner);
+            tb.join().unwrap();
+            assert!(!got_a.load(Ordering::SeqCst), "a held key was taken");
+            drop(outer);
+            ta.join().unwrap();
+        });
+        // Released: the table lists nothing, the byte is free.
+        assert!(!lock::range::held_here_for_another(
+            &dir.path().join(lock::STORE_LOCK_FILE),
+            X,
+            &key("c")
+        ));
     }
 }

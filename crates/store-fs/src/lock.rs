@@ -42,6 +42,10 @@ pub(crate) struct Held {
     /// The per-key lock file to remove; `None` for a byte-range lock.
     #[cfg_attr(not(unix), allow(dead_code))]
     path: Option<PathBuf>,
+    /// A byte-range lock's entry in this process's table of held bytes; dropped (fields drop
+    /// in order) before `file` closes, so the table never lists a byte already released.
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    _entry: Option<range::Entry>,
     // Closed after `drop` below has run: the removal happens while the lock is held.
     #[cfg_attr(not(unix), allow(dead_code))]
     file: File,
@@ -116,17 +120,20 @@ pub(crate) fn still_at(_file: &File, _path: &Path) -> io::Result<bool> {
 pub(crate) fn held(file: File, path: PathBuf) -> Held {
     Held {
         path: Some(path),
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        _entry: None,
         file,
     }
 }
 
-/// Makes the guard for a byte-range lock.
-#[cfg_attr(
-    not(all(target_os = "linux", target_pointer_width = "64")),
-    allow(dead_code)
-)]
-pub(crate) fn held_range(file: File) -> Held {
-    Held { path: None, file }
+/// Makes the guard for a byte-range lock, listed in this process's table of held bytes.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+pub(crate) fn held_range(file: File, entry: range::Entry) -> Held {
+    Held {
+        path: None,
+        _entry: Some(entry),
+        file,
+    }
 }
 
 /// Waits for the per-key lock on `file` without blocking the caller's thread.
@@ -212,18 +219,78 @@ impl Drop for Wait {
 /// Byte-range locks on the store's lock file (see the module documentation).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 pub(crate) mod range {
+    use checkpointer_core::Key;
     use std::fs::File;
     use std::io;
     use std::os::fd::AsRawFd;
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, PoisonError};
 
-    /// The byte a key locks: 62 bits of its call and identity digests (in range of `off_t`).
-    pub(crate) fn offset(key: &checkpointer_core::Key) -> u64 {
-        let word = |d: &checkpointer_core::Digest| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&d.0[..8]);
-            u64::from_le_bytes(w)
-        };
-        (word(&key.call) ^ word(&key.identity).rotate_left(29)) >> 2
+    /// The byte a key locks: 62 bits (in range of `off_t`) of the hash of its whole entry
+    /// path. The function counts: two functions with one identity (`fn_hash_from`, the
+    /// `static_identity` preset) called with equal arguments have equal identity and call
+    /// digests, and one may call the other while holding its own lock.
+    pub(crate) fn offset(key: &Key) -> u64 {
+        let d = checkpointer_core::Digest::of_bytes(key.relative_path().as_bytes());
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&d.0[..8]);
+        u64::from_le_bytes(w) >> 2
+    }
+
+    /// The bytes this process holds: lock file, offset, and the key each was taken for.
+    ///
+    /// Byte-range locks of one process exclude each other (each is its own open file
+    /// description), and the kernel detects no deadlock among them: a cached function whose
+    /// key draws the byte its caller holds (two keys, one byte: 2^-62 per pair) would wait
+    /// for itself forever. So a taker that finds its byte held by this process for another
+    /// key does not wait for it (see [`held_here_for_another`]).
+    static HELD: Mutex<Vec<Holding>> = Mutex::new(Vec::new());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+
+    struct Holding {
+        id: u64,
+        file: PathBuf,
+        offset: u64,
+        key: Key,
+    }
+
+    /// A held byte's entry in the table; dropping it removes the entry.
+    #[derive(Debug)]
+    pub(crate) struct Entry(u64);
+
+    impl Drop for Entry {
+        fn drop(&mut self) {
+            let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(i) = held.iter().position(|h| h.id == self.0) {
+                held.swap_remove(i);
+            }
+        }
+    }
+
+    /// Lists a byte this process has just taken for `key`.
+    pub(crate) fn enter(file: &Path, offset: u64, key: &Key) -> Entry {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        HELD.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Holding {
+                id,
+                file: file.to_path_buf(),
+                offset,
+                key: key.clone(),
+            });
+        Entry(id)
+    }
+
+    /// Whether this process holds the byte at `offset` of `file` for a key other than `key`:
+    /// perhaps the caller's own enclosing computation, which waiting would deadlock. (A
+    /// holder of the same key is another thread: the core never locks a key inside its own
+    /// computation.)
+    pub(crate) fn held_here_for_another(file: &Path, offset: u64, key: &Key) -> bool {
+        HELD.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|h| h.offset == offset && h.file == file && h.key != *key)
     }
 
     fn request(file: &File, cmd: libc::c_int, offset: u64) -> io::Result<()> {
@@ -248,7 +315,12 @@ pub(crate) mod range {
     /// Takes the byte at `offset` without waiting: `Ok(None)` when someone else holds it.
     /// An error of kind `Unsupported` means the file system (or kernel) has no such locks.
     pub(crate) fn try_lock(file: &File, offset: u64) -> io::Result<Option<()>> {
-        match request(file, libc::F_OFD_SETLK, offset) {
+        classify(request(file, libc::F_OFD_SETLK, offset))
+    }
+
+    /// What an `F_OFD_SETLK` outcome means: taken, held by someone else, or refused.
+    pub(super) fn classify(r: io::Result<()>) -> io::Result<Option<()>> {
+        match r {
             Ok(()) => Ok(Some(())),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) => Ok(None),
             Err(e) if unsupported(&e) => Err(io::Error::new(io::ErrorKind::Unsupported, e)),
@@ -271,5 +343,66 @@ pub(crate) mod range {
             e.raw_os_error(),
             Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::ENOLCK)
         )
+    }
+}
+
+#[cfg(all(test, target_os = "linux", target_pointer_width = "64"))]
+mod tests {
+    use super::range::*;
+    use std::io;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn refusals_mean_no_byte_range_locks_here_and_conflicts_mean_held() {
+        for errno in [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOLCK] {
+            let e = classify(Err(io::Error::from_raw_os_error(errno))).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::Unsupported, "errno {errno}");
+        }
+        for errno in [libc::EAGAIN, libc::EACCES] {
+            assert!(classify(Err(io::Error::from_raw_os_error(errno)))
+                .unwrap()
+                .is_none());
+        }
+        // Anything else is an error of its own, not a reason to give up byte ranges.
+        for errno in [libc::EBADF, libc::EIO, libc::EINTR] {
+            let e = classify(Err(io::Error::from_raw_os_error(errno))).unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(errno));
+        }
+    }
+
+    #[test]
+    fn the_kernel_answers_as_classified() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks");
+        let a = super::open(&path, true, true).unwrap();
+        let b = super::open(&path, false, true).unwrap();
+        assert_eq!(try_lock(&a, 1 << 61).unwrap(), Some(()));
+        // Another open file description of this very process conflicts.
+        assert_eq!(try_lock(&b, 1 << 61).unwrap(), None);
+        assert_eq!(try_lock(&b, (1 << 61) + 1).unwrap(), Some(()));
+        // A malformed request (l_pid must be 0) is the kernel's EINVAL, read as "no such
+        // locks here".
+        // SAFETY: as in `request`.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as libc::c_short;
+        fl.l_len = 1;
+        fl.l_pid = 1;
+        // SAFETY: a valid descriptor and an initialised `flock`.
+        let r = unsafe {
+            libc::fcntl(
+                a.as_raw_fd(),
+                libc::F_OFD_SETLK,
+                &mut fl as *mut libc::flock,
+            )
+        };
+        assert_eq!(r, -1);
+        let e = classify(Err(io::Error::last_os_error())).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+        // A file open only for reading cannot take a write lock: EBADF, an error.
+        let ro = std::fs::File::open(&path).unwrap();
+        assert_eq!(
+            try_lock(&ro, 5).unwrap_err().raw_os_error(),
+            Some(libc::EBADF)
+        );
     }
 }
