@@ -288,3 +288,98 @@ fn mixed_schemes_do_not_exclude_each_other_and_never_tear_an_entry() {
     got.verify().expect("a whole entry");
     assert_eq!(&got.payload[..], b"child");
 }
+
+/// A child that adds one to a counter file `FS_LOCK_RANGE_COUNT` times, each read and write
+/// under the key's lock (a lost update means two holders at once).
+#[test]
+fn child_counts() {
+    let Ok(root) = std::env::var(CHILD) else {
+        return;
+    };
+    let mut store = FsStore::new(Path::new(&root));
+    if std::env::var_os("FS_LOCK_RANGE_PER_KEY").is_some() {
+        store = store.lock_files_per_key();
+    }
+    let times: u32 = std::env::var("FS_LOCK_RANGE_COUNT")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let counter = Path::new(&root).join("counter");
+    let k = key_of("counted", 0);
+    for _ in 0..times {
+        let held = lock(&store, &k);
+        let n: u64 = std::fs::read_to_string(&counter)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        std::thread::yield_now();
+        std::fs::write(&counter, (n + 1).to_string()).unwrap();
+        drop(held);
+    }
+}
+
+#[test]
+fn processes_exclude_each_other_under_contention() {
+    for per_key in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let children: Vec<Child> = (0..4)
+            .map(|_| {
+                let mut cmd = Command::new(std::env::current_exe().unwrap());
+                cmd.args(["child_counts", "--exact", "--test-threads=1"])
+                    .env(CHILD, dir.path())
+                    .env("FS_LOCK_RANGE_COUNT", "150")
+                    .stdout(Stdio::null());
+                if per_key {
+                    cmd.env("FS_LOCK_RANGE_PER_KEY", "1");
+                }
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+        let n = std::fs::read_to_string(dir.path().join("counter")).unwrap();
+        assert_eq!(n, "600", "per key: {per_key}: lost updates");
+    }
+}
+
+// The root removed, or its lock file replaced by a directory, while a key is held and
+// awaited: nobody waits forever. (A taker that opens the new lock file does not exclude the
+// holder of the old one: a computation may run twice.)
+#[test]
+fn a_root_removed_or_its_lock_file_replaced_under_held_and_awaited_locks_blocks_nobody() {
+    for what in ["removed", "replaced by a directory"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let store = Arc::new(FsStore::new(&root));
+        let k = key_of("f", 11);
+        let held = lock(&store, &k);
+        let got = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (store, k, got) = (store.clone(), k.clone(), got.clone());
+            std::thread::spawn(move || {
+                let l = lock(&store, &k);
+                got.store(true, Ordering::SeqCst);
+                drop(l);
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!got.load(Ordering::SeqCst), "{what}");
+        std::fs::remove_dir_all(&root).unwrap();
+        if what != "removed" {
+            std::fs::create_dir_all(root.join(STORE_LOCK_FILE)).unwrap();
+        }
+        // A new taker is not blocked by the old file's holder.
+        let s = store.clone();
+        let k2 = k.clone();
+        within(10, move || drop(lock(&s, &k2)));
+        drop(held);
+        wait_for(10, "the waiter on the old file", || {
+            got.load(Ordering::SeqCst)
+        });
+        waiter.join().unwrap();
+        // And the key locks as usual afterwards.
+        assert!(free_now(&store, &k), "{what}");
+    }
+}
