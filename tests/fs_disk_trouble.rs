@@ -1,5 +1,6 @@
 //! Disk trouble never loses a computed value: a write that fails (a file-size limit, a
-//! directory that cannot be made) returns the value with a warning and leaves no file.
+//! directory that cannot be made) returns the value with a warning and leaves no file; a
+//! store lock file that cannot be opened still locks, quietly.
 
 mod common;
 mod fs_support;
@@ -101,4 +102,20 @@ fn a_cache_directory_below_a_regular_file_returns_the_value_with_a_warning() {
         );
     }
     assert_eq!(all_files(dir.path()), vec![dir.path().join("file")]);
+}
+
+/// Something other than a writable file where the store's lock file belongs (here a
+/// directory; a link, another user's read-only file): keys lock with a file each, with no
+/// warning, and the value is computed once and stored.
+#[test]
+fn a_store_lock_file_that_cannot_be_opened_still_locks_without_a_warning() {
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cache.path().join(checkpointer::backend::STORE_LOCK_FILE)).unwrap();
+    let first = run_child("child_big", cache.path(), &[]);
+    assert_eq!(first.assert_ok().count("BODY"), 1);
+    assert_eq!(first.count("VALUE_OK"), 1);
+    assert!(!first.stderr.contains("warning"), "{}", first.stderr);
+    let again = run_child("child_big", cache.path(), &[]);
+    assert_eq!(again.assert_ok().count("BODY"), 0, "{}", again.stdout);
+    assert_eq!(again.count("VALUE_OK"), 1);
 }
