@@ -1071,4 +1071,51 @@ mod range_tests {
             &key("c")
         ));
     }
+
+    /// A file system that refuses byte-range locks (the kernel's errno injected: none such is
+    /// mounted here): the store locks with a file per key from then on, and those locks
+    /// exclude each other. Any other error is an error, not a reason to switch.
+    #[test]
+    fn a_store_refused_byte_range_locks_switches_to_lock_files_for_good_and_still_excludes() {
+        for errno in [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOLCK] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Arc::new(FsStore::new(dir.path()));
+            let k = key("a");
+            lock::range::FAIL_WITH.with(|f| f.set(Some(errno)));
+            let held = block_on(store.lock(&k));
+            lock::range::FAIL_WITH.with(|f| f.set(None));
+            let held = held.unwrap().expect("locked");
+            assert!(!store.range_locks.load(Ordering::Relaxed), "errno {errno}");
+            let name = store.path_of(&k).file_name().unwrap().to_owned();
+            let own = store
+                .path_of(&k)
+                .with_file_name(format!(".{}.lock", name.to_string_lossy()));
+            assert!(own.exists(), "errno {errno}: no lock file of its own");
+            // Another thread (no injected refusal) locks the same way and waits.
+            let got = Arc::new(AtomicBool::new(false));
+            let t = {
+                let (store, k, got) = (store.clone(), k.clone(), got.clone());
+                std::thread::spawn(move || {
+                    let l = block_on(store.lock(&k)).unwrap().unwrap();
+                    got.store(true, Ordering::SeqCst);
+                    drop(l);
+                })
+            };
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(
+                !got.load(Ordering::SeqCst),
+                "errno {errno}: a held key was taken"
+            );
+            drop(held);
+            t.join().unwrap();
+            assert!(!own.exists(), "errno {errno}: lock file left");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::new(dir.path());
+        lock::range::FAIL_WITH.with(|f| f.set(Some(libc::EIO)));
+        let r = block_on(store.lock(&key("a")));
+        lock::range::FAIL_WITH.with(|f| f.set(None));
+        assert!(r.is_err());
+        assert!(store.range_locks.load(Ordering::Relaxed));
+    }
 }

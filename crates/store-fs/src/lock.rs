@@ -293,7 +293,18 @@ pub(crate) mod range {
             .any(|h| h.offset == offset && h.file == file && h.key != *key)
     }
 
+    #[cfg(test)]
+    thread_local! {
+        /// The errno every request on this thread fails with (a file system without such
+        /// locks cannot be had here).
+        pub(crate) static FAIL_WITH: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+    }
+
     fn request(file: &File, cmd: libc::c_int, offset: u64) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(errno) = FAIL_WITH.with(|f| f.get()) {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
         let start = libc::off_t::try_from(offset).map_err(io::Error::other)?;
         // SAFETY: `flock` is a plain C struct for which all zeroes is a valid value.
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
