@@ -27,12 +27,18 @@
 //! - **Failed writes**: a failed write (full disk, file-size limit) removes its
 //!   temporary file and returns an error; the core then returns the computed value with a
 //!   warning.
-//! - **Single flight across processes**: [`Storage::lock`] takes an OS file lock on
-//!   `.<rest>.lock` beside the entry, which the kernel releases when the holder exits or is
-//!   killed, so a dead owner never blocks anyone: a waiter takes over, re-checks the entry
-//!   and computes. Waiting happens on a helper thread, never on the caller's executor
-//!   thread. Holders remove their lock file on release (Unix); takers check after locking
-//!   that the file they locked is still the one at the path, which keeps removal race-free.
+//! - **Single flight across processes**: [`Storage::lock`] takes an OS lock that the kernel
+//!   releases when the holder exits or is killed, so a dead owner never blocks anyone: a
+//!   waiter takes over, re-checks the entry and computes. On 64-bit Linux it is one byte of
+//!   [`STORE_LOCK_FILE`] in the root, at an offset hashed from the entry's path (an
+//!   open-file-description lock: threads exclude each other too); a lock of a byte this
+//!   process already holds for another key (perhaps the caller's own enclosing computation)
+//!   takes a lock file of its own instead of waiting for itself. Elsewhere, where the file
+//!   system refuses byte-range locks, or where the store's lock file cannot be opened, it is
+//!   `flock` on `.<rest>.lock` beside the entry: holders remove their lock file on release
+//!   (Unix); takers check after locking that the file they locked is still the one at the
+//!   path, which keeps removal race-free. Waiting happens on a helper thread, never on the
+//!   caller's executor thread.
 //! - **Leftovers are swept**: every listing (so `cleanup`, `stats` and `prune`) removes, in
 //!   the directories it walks, temporary files of dead writers (pid gone and idle for
 //!   [`sweep::TEMP_GRACE_DEAD`], or idle for [`sweep::TEMP_MAX_AGE`] whatever the pid) and

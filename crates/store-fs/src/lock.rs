@@ -2,11 +2,13 @@
 //! or dies.
 //!
 //! **Byte-range locks (64-bit Linux).** Every key locks one byte of one file per store,
-//! `<root>/.checkpointer-locks` ([`STORE_LOCK_FILE`]), at an offset drawn from the key (an
-//! open-file-description lock, `F_OFD_SETLK`, on a file opened for that one lock, so threads
-//! exclude each other as processes do). The file is made once and never removed, so a miss
-//! makes and removes no lock file: on ext4 that halves the files a miss creates. Two keys
-//! that draw the same byte merely wait for each other.
+//! `<root>/.checkpointer-locks` ([`STORE_LOCK_FILE`]), at an offset hashed from the entry
+//! path (an open-file-description lock, `F_OFD_SETLK`, on a file opened for that one lock, so
+//! threads exclude each other as processes do). The file is made once and never removed, so
+//! a miss makes and removes no lock file: on ext4 that halves the files a miss creates. Two
+//! keys that draw the same byte merely wait for each other, except in one process, where the
+//! holder may be the waiter's own caller: there the second key takes a lock file of its own
+//! (see `range::held_here_for_another`).
 //!
 //! **Lock files per key (elsewhere, and where the file system refuses such locks).** The lock
 //! of an entry `<dir>/<rest>` is an exclusive `flock` (Unix; `LockFileEx` on Windows, both
