@@ -19,20 +19,80 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Entry, CheckpointError
     if let Some(payload) = crate::raw::encode(value) {
         return Ok(Entry::new(Codec::RawArray, payload));
     }
-    let mut buf = Vec::with_capacity(64);
-    ciborium::into_writer(value, &mut buf).map_err(|e| CheckpointError::Encode(e.to_string()))?;
-    check_depth(&buf)?;
-    Ok(Entry::new(Codec::Cbor, Bytes::from(buf)))
+    let payload = with_out_buf(|buf| {
+        ciborium::into_writer(value, &mut *buf)
+            .map_err(|e| CheckpointError::Encode(e.to_string()))?;
+        check_depth(buf)?;
+        Ok(payload_of(buf))
+    })?;
+    Ok(Entry::new(Codec::Cbor, payload))
+}
+
+/// Payloads up to this size are copied out of the thread's encode buffer into an allocation
+/// of their exact size; larger ones take the buffer with them (no copy).
+const COPY_OUT: usize = 4096;
+
+/// The encoded bytes in `buf` as a payload, leaving `buf` empty.
+fn payload_of(buf: &mut Vec<u8>) -> Bytes {
+    if buf.len() <= COPY_OUT {
+        let payload = Bytes::copy_from_slice(buf);
+        buf.clear();
+        payload
+    } else {
+        Bytes::from(std::mem::take(buf))
+    }
+}
+
+/// Runs `f` with the thread's empty encode buffer: a small value is encoded with one
+/// allocation (its payload) instead of a growing `Vec` and then `Bytes`' own header.
+fn with_out_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local! {
+        static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let mut f = Some(f);
+    let reused = OUT
+        .try_with(|out| match out.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let r = (f.take().expect("called once"))(&mut buf);
+                // An encoding that failed half-way leaves bytes behind; a large one, capacity.
+                buf.clear();
+                if buf.capacity() > COPY_OUT {
+                    *buf = Vec::new();
+                }
+                Some(r)
+            }
+            // A Serialize impl that itself encodes an entry: the inner one gets its own buffer.
+            Err(_) => None,
+        })
+        // During thread teardown (a `Drop` calling a cached function) the buffer may be gone.
+        .ok()
+        .flatten();
+    match reused {
+        Some(r) => r,
+        None => (f.take().expect("called once"))(&mut Vec::with_capacity(64)),
+    }
 }
 
 /// Walks encoded CBOR without building anything, one level short of [`DECODE_DEPTH`]: a
 /// typed decode nests at most one level deeper than this untyped walk (a unit enum variant
 /// is a plain string here), so what passes decodes.
 fn check_depth(cbor: &[u8]) -> Result<(), CheckpointError> {
-    match ciborium::de::from_reader_with_recursion_limit::<serde::de::IgnoredAny, _>(
-        cbor,
-        DECODE_DEPTH - 1,
-    ) {
+    // Every level of nesting takes at least one byte, so a shorter encoding cannot reach the
+    // limit: walk it with the thread's scratch buffer (ciborium's default limit, above ours)
+    // rather than have ciborium zero a fresh 4 KiB one, which was most of a small miss.
+    let walked = if cbor.len() < DECODE_DEPTH - 1 {
+        with_scratch(|scratch| {
+            ciborium::de::from_reader_with_buffer::<serde::de::IgnoredAny, _>(cbor, scratch)
+        })
+    } else {
+        ciborium::de::from_reader_with_recursion_limit::<serde::de::IgnoredAny, _>(
+            cbor,
+            DECODE_DEPTH - 1,
+        )
+    };
+    match walked {
         Ok(_) => Ok(()),
         Err(ciborium::de::Error::RecursionLimitExceeded) => Err(CheckpointError::Encode(format!(
             "the value is nested more than {} levels deep, deeper than the cache decodes; it is not cached",
