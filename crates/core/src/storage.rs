@@ -86,6 +86,13 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Ok(None)
     }
 
+    /// Whether [`Storage::lock`] may return a lock. `false` promises it always answers
+    /// `Ok(None)`, so the core need not build its future on every miss (an in-memory store
+    /// has nothing to lock across processes). The default, `true`, is always correct.
+    fn locks(&self) -> bool {
+        true
+    }
+
     /// Stores `entry`, promoted from a lower tier by [`crate::Layered`], and returns the entry
     /// to hand out in its place: by default `entry` itself. A store that serves entries in a
     /// form of its own returns that (the mmap store maps the file it just wrote, so a promoted

@@ -275,6 +275,12 @@ impl Storage for MemoryStore {
     fn generation(&self) -> Option<u64> {
         Some(self.generation.load(Ordering::Acquire))
     }
+
+    /// Nothing to lock: no other process sees this store (the in-process single flight of
+    /// the core is what keeps a computation single).
+    fn locks(&self) -> bool {
+        false
+    }
 }
 
 /// `Key` hashes as the first 8 bytes of its call digest, already uniformly distributed by
