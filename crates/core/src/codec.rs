@@ -210,6 +210,110 @@ mod tests {
 }
 
 #[cfg(test)]
+mod buffers {
+    use super::*;
+    use serde::ser::{Error as _, SerializeSeq, Serializer};
+
+    /// Announces two items and writes one: CBOR that does not read back.
+    struct Short;
+    impl Serialize for Short {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(2))?;
+            seq.serialize_element(&1u8)?;
+            seq.end()
+        }
+    }
+
+    /// Writes some items, then fails.
+    struct FailsHalfWay;
+    impl Serialize for FailsHalfWay {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(None)?;
+            seq.serialize_element(&"written before the failure")?;
+            Err(S::Error::custom("refused half-way"))
+        }
+    }
+
+    /// Encodes another value while being encoded (as a `Serialize` impl may, through a cached
+    /// call): the inner encoding must not write into the outer one's buffer.
+    struct Nests;
+    impl Serialize for Nests {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let inner = encode(&"inner").map_err(S::Error::custom)?;
+            s.serialize_bytes(&inner.payload)
+        }
+    }
+
+    #[test]
+    fn a_short_encoding_that_does_not_read_back_is_refused() {
+        // Short values take the scratch-buffer walk: it must refuse what the other refuses.
+        let e = encode(&Short).expect_err("stored CBOR that does not decode");
+        assert!(matches!(e, CheckpointError::Encode(_)), "{e}");
+        let long: Vec<Short> = (0..300).map(|_| Short).collect();
+        assert!(encode(&long).is_err());
+    }
+
+    #[test]
+    fn every_encoding_starts_from_an_empty_buffer() {
+        assert!(encode(&FailsHalfWay).is_err());
+        let after: u64 = decode(&encode(&7u64).unwrap()).unwrap();
+        assert_eq!(after, 7);
+
+        let nested = encode(&Nests).unwrap();
+        let outer: serde_bytes_like::Bytes = decode(&nested).unwrap();
+        let inner: String = decode(&Entry::new(Codec::Cbor, Bytes::from(outer.0))).unwrap();
+        assert_eq!(inner, "inner");
+
+        // Around the copy-out bound: each payload is exactly the value's encoding.
+        for n in [
+            0,
+            1,
+            COPY_OUT - 3,
+            COPY_OUT - 2,
+            COPY_OUT,
+            COPY_OUT + 1,
+            100_000,
+        ] {
+            let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let entry = encode(&serde_bytes_like::Bytes(v.clone())).unwrap();
+            let back: serde_bytes_like::Bytes = decode(&entry).unwrap();
+            assert_eq!(back.0, v, "{n} bytes");
+            let small: u64 = decode(&encode(&(n as u64)).unwrap()).unwrap();
+            assert_eq!(small, n as u64);
+        }
+    }
+
+    mod serde_bytes_like {
+        /// A byte string (CBOR major type 2), not an array of numbers.
+        #[derive(Debug, PartialEq)]
+        pub struct Bytes(pub Vec<u8>);
+        impl serde::Serialize for Bytes {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(&self.0)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for Bytes {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = Bytes;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("bytes")
+                    }
+                    fn visit_bytes<E>(self, v: &[u8]) -> Result<Bytes, E> {
+                        Ok(Bytes(v.to_vec()))
+                    }
+                    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                        Ok(Bytes(v))
+                    }
+                }
+                d.deserialize_byte_buf(V)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod hostile {
     use super::*;
 
