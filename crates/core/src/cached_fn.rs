@@ -409,7 +409,10 @@ impl CachedFn {
         if let Some(secrets) = &config.secrets {
             entry = crate::seal::seal(secrets, key, entry);
         }
-        config.storage.store(key, entry).await
+        match config.storage.store_now(key, entry) {
+            Ok(stored) => stored,
+            Err(entry) => config.storage.store(key, entry).await,
+        }
     }
 
     /// Decides how a call runs: uncached (disabled, or the options failed under a policy

@@ -24,6 +24,16 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// `load` sees the old entry or the new one, never a mix.
     async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError>;
 
+    /// Stores without waiting, when the backend can (an in-memory store): `Err(entry)` hands
+    /// the entry back, meaning "use [`Storage::store`]" (the default). The core tries this
+    /// first on every miss, so storing in such a store costs no future. Must agree with
+    /// `store`.
+    #[allow(clippy::result_large_err)]
+    fn store_now(&self, key: &Key, entry: Entry) -> Result<Result<(), CheckpointError>, Entry> {
+        let _ = key;
+        Err(entry)
+    }
+
     /// Loads the entry under `key`; `Ok(None)` when there is none.
     ///
     /// A backend that reads bytes returns what it read (see [`Entry::from_envelope`]); the core

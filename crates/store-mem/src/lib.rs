@@ -177,15 +177,9 @@ impl MemoryStore {
     fn get(&self, key: &Key) -> Option<Entry> {
         self.lock().lru.get(key).cloned()
     }
-}
 
-#[async_trait]
-impl Storage for MemoryStore {
-    fn name(&self) -> &str {
-        "memory"
-    }
-
-    async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
+    /// A store: one lock, insert at the front, evict past the bounds.
+    fn put(&self, key: &Key, entry: Entry) {
         let size = cost(&entry);
         // Dropped entries are released after the lock, so freeing a large payload never
         // holds up other callers.
@@ -199,7 +193,7 @@ impl Storage for MemoryStore {
                     inner.bytes -= cost(&old);
                     evicted.push(old);
                 }
-                return Ok(());
+                return;
             }
             if let Some(old) = inner.lru.put(key.clone(), entry) {
                 inner.bytes -= cost(&old);
@@ -217,7 +211,23 @@ impl Storage for MemoryStore {
             }
         }
         drop(evicted);
+    }
+}
+
+#[async_trait]
+impl Storage for MemoryStore {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
+        self.put(key, entry);
         Ok(())
+    }
+
+    fn store_now(&self, key: &Key, entry: Entry) -> Result<Result<(), CheckpointError>, Entry> {
+        self.put(key, entry);
+        Ok(Ok(()))
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
