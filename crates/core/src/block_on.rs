@@ -27,16 +27,19 @@ pub fn block_on<F: Future>(mut fut: F) -> F::Output {
     // and that copy was a measurable part of a memory miss).
     // SAFETY: `fut` is a local of this frame that is never moved again; it is dropped here.
     let mut fut = unsafe { Pin::new_unchecked(&mut fut) };
-    // During thread teardown (a `Drop` calling a cached function) the thread's waker may be
-    // gone: make one for this call.
-    let waker = WAKER
-        .try_with(Waker::clone)
-        .unwrap_or_else(|_| Waker::from(Arc::new(ThreadWaker(thread::current()))));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        match fut.as_mut().poll(&mut cx) {
-            Poll::Ready(v) => return v,
-            Poll::Pending => thread::park(),
+    let mut run = |waker: &Waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(v) => return v,
+                Poll::Pending => thread::park(),
+            }
         }
+    };
+    // The thread's waker, borrowed (no reference count to bump). During thread teardown (a
+    // `Drop` calling a cached function) it may be gone: make one for this call.
+    match WAKER.try_with(|waker| run(waker)) {
+        Ok(v) => v,
+        Err(_) => run(&Waker::from(Arc::new(ThreadWaker(thread::current())))),
     }
 }
