@@ -79,6 +79,9 @@ fn with_out_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 /// typed decode nests at most one level deeper than this untyped walk (a unit enum variant
 /// is a plain string here), so what passes decodes.
 fn check_depth(cbor: &[u8]) -> Result<(), CheckpointError> {
+    if one_number(cbor) {
+        return Ok(());
+    }
     // Every level of nesting takes at least one byte, so a shorter encoding cannot reach the
     // limit: walk it with the thread's scratch buffer (ciborium's default limit, above ours)
     // rather than have ciborium zero a fresh 4 KiB one, which was most of a small miss.
@@ -102,6 +105,18 @@ fn check_depth(cbor: &[u8]) -> Result<(), CheckpointError> {
             "the encoding does not read back: {e}"
         ))),
     }
+}
+
+/// Whether `cbor` is exactly one number (an integer or a float: a header and nothing else),
+/// the encoding of every numeric return value. It nests nothing and reads back, so the walk
+/// of [`check_depth`] has nothing to find (and would cost more than the rest of encoding it).
+fn one_number(cbor: &[u8]) -> bool {
+    use ciborium_ll::{Decoder, Header};
+    let mut decoder = Decoder::from(cbor);
+    matches!(
+        decoder.pull(),
+        Ok(Header::Positive(_) | Header::Negative(_) | Header::Float(_))
+    ) && decoder.offset() == cbor.len()
 }
 
 /// Decodes an entry's payload into `T`.
@@ -281,6 +296,40 @@ mod buffers {
             let small: u64 = decode(&encode(&(n as u64)).unwrap()).unwrap();
             assert_eq!(small, n as u64);
         }
+    }
+
+    #[test]
+    fn numbers_skip_the_walk_and_nothing_else_does() {
+        assert!(one_number(&[0x17]));
+        assert!(one_number(&[0x1b, 1, 2, 3, 4, 5, 6, 7, 8]));
+        assert!(one_number(&[
+            0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+        ]));
+        assert!(one_number(&[0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0])); // NaN
+        assert!(!one_number(&[]));
+        assert!(!one_number(&[0x1b, 1, 2])); // cut short
+        assert!(!one_number(&[0x01, 0x01])); // something after it
+        assert!(!one_number(&[0x81, 0x01])); // an array of one number
+        assert!(!one_number(&[0xc1, 0x01])); // a tagged number
+        assert!(!one_number(&[0xf5])); // `true`: a simple value, walked
+        assert!(!one_number(&[0x61, b'a']));
+        // Every numeric type, at its bounds, still reads back as itself.
+        fn back<T>(v: T)
+        where
+            T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+        {
+            assert_eq!(decode::<T>(&encode(&v).unwrap()).unwrap(), v);
+        }
+        back(0u8);
+        back(u64::MAX);
+        back(i64::MIN);
+        back(u128::MAX);
+        back(i128::MIN);
+        back(-1.5f32);
+        back(f64::MAX);
+        back(f64::INFINITY);
+        let nan: f64 = decode(&encode(&f64::NAN).unwrap()).unwrap();
+        assert!(nan.is_nan());
     }
 
     mod serde_bytes_like {
