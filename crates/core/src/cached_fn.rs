@@ -647,6 +647,7 @@ impl CachedFn {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn call_keyed<O: Outcome, Fut: Future<Output = O>>(
         &self,
         state: &State,
