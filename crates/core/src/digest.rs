@@ -32,13 +32,13 @@ impl Digest {
 
     /// Appends [`Digest::to_hex`] to `out` (entry paths are built on every fs and S3 hit).
     pub fn push_hex(&self, out: &mut String) {
-        let mut buf = [0u8; Self::HEX_LEN];
-        for (pair, b) in buf.chunks_exact_mut(2).zip(self.0) {
-            pair[0] = HEX[(b >> 4) as usize];
-            pair[1] = HEX[(b & 15) as usize];
+        // One table lookup per byte (a path has two digests, built on every fs hit and miss).
+        let mut buf = [[0u8; 2]; 32];
+        for (pair, b) in buf.iter_mut().zip(self.0) {
+            *pair = HEX_PAIRS[b as usize];
         }
         // Always ASCII; the fallback is unreachable.
-        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        out.push_str(std::str::from_utf8(buf.as_flattened()).unwrap_or_default());
     }
 
     /// The first `n` hex characters (for messages; never for keys).
@@ -63,6 +63,17 @@ impl Digest {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The two hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [HEX[b >> 4], HEX[b & 15]];
+        b += 1;
+    }
+    t
+};
 
 fn nibble(c: u8) -> Option<u8> {
     match c {
@@ -106,5 +117,12 @@ mod tests {
         assert_eq!(d.to_hex(), blake3::hash(b"abc").to_hex().as_str());
         assert_eq!(Digest::from_hex("zz"), None);
         assert_eq!(Digest::from_hex(&"A".repeat(64)), None);
+        // Every byte value, in every position, against an independent formatting.
+        for start in (0..256).step_by(32) {
+            let d = Digest(std::array::from_fn(|i| (start + i) as u8));
+            let expected: String = d.0.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(d.to_hex(), expected);
+            assert_eq!(Digest::from_hex(&expected), Some(d));
+        }
     }
 }
