@@ -66,9 +66,9 @@ enum Prepared<'a, O> {
     Run,
     /// Already decided (a hit answered at once, or an error raised).
     Done(O),
-    /// Cached under this key; `true` when the store already answered a miss without waiting
-    /// (see [`Now::Missed`]).
-    Cached(&'a State, &'a Resolved, Key, bool),
+    /// Cached under this key, with the miss the store already answered without waiting, if
+    /// it did (see [`Now::Missed`]).
+    Cached(&'a State, &'a Resolved, Key, Option<Missed>),
 }
 
 #[derive(Clone)]
@@ -422,7 +422,7 @@ impl CachedFn {
         let state = self.state();
         match &state.config {
             Ok(config) if when && config.enabled => {
-                Prepared::Cached(state, config, self.key(state, hasher), false)
+                Prepared::Cached(state, config, self.key(state, hasher), None)
             }
             Ok(_) => Prepared::Run,
             Err(e) if when => match self
@@ -501,8 +501,8 @@ impl CachedFn {
             Prepared::Cached(state, config, key, _) => {
                 match self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
                     Now::Hit(o) => Prepared::Done(o),
-                    Now::Missed => Prepared::Cached(state, config, key, true),
-                    Now::Ask => Prepared::Cached(state, config, key, false),
+                    Now::Missed(missed) => Prepared::Cached(state, config, key, Some(missed)),
+                    Now::Ask => Prepared::Cached(state, config, key, None),
                 }
             }
             other => other,
@@ -569,18 +569,20 @@ impl CachedFn {
         args: Option<&Args>,
     ) -> Now<O> {
         // Read before the load: a store or delete after this read changes it, so a value
-        // remembered under it can never outlive the entry it came from.
-        let generation = memo.and(args).and_then(|_| config.storage.generation());
+        // remembered under it can never outlive the entry it came from, and a miss under it
+        // holds while it is unchanged.
+        let generation = config.storage.generation();
+        let missed = Missed { generation };
         let entry = match config.storage.load_now(key) {
             Some(Ok(Some(entry))) => entry,
-            Some(Ok(None)) => return Now::Missed,
+            Some(Ok(None)) => return Now::Missed(missed),
             // An error is the slow path's to report, by policy.
             None | Some(Err(_)) => return Now::Ask,
         };
-        let kept = generation.map(|g| (g, entry.clone()));
+        let kept = memo.and(args).and(generation).map(|g| (g, entry.clone()));
         let Some(v) = self.accept(state, config, codec, key, entry, true, memo) else {
             // Expired, damaged or undecodable (reported already): a miss all the same.
-            return Now::Missed;
+            return Now::Missed(missed);
         };
         if let (Some((g, entry)), Some(memo), Some(args)) = (kept, memo, args) {
             let call = self.call_site(state, &args.buf, args.len);
@@ -654,13 +656,13 @@ impl CachedFn {
         config: &Resolved,
         codec: ValueCodec<O::Value>,
         key: Key,
-        missed: bool,
+        missed: Option<Missed>,
         memo: Option<Memo<O::Value>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
         // After a miss the store answered without waiting, asking again would only repeat it:
         // the leader loads once more below anyway, after joining the flight.
-        let first = if missed {
+        let first = if missed.is_some() {
             Ok(None)
         } else {
             self.lookup(state, config, codec, &key, true, memo).await
@@ -732,10 +734,18 @@ impl CachedFn {
                             None
                         }
                     };
-                    // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some((v, from))) =
+                    // Another caller or process may have finished between our miss and now;
+                    // not if the store's generation, read before that miss, is unchanged:
+                    // nothing was stored or deleted since, so loading would miss again.
+                    let unchanged = missed
+                        .and_then(|m| m.generation)
+                        .is_some_and(|g| config.storage.generation() == Some(g));
+                    let again = if unchanged {
+                        Ok(None)
+                    } else {
                         self.lookup(state, config, codec, &key, false, memo).await
-                    {
+                    };
+                    if let Ok(Some((v, from))) = again {
                         report::event(
                             config.verbosity,
                             Event::Remembered(&from),
@@ -956,10 +966,18 @@ enum Now<O> {
     /// A valid entry.
     Hit(O),
     /// No usable entry (none, or one refused as expired, damaged or undecodable): the slow
-    /// path need not load before joining the flight, whose leader loads again.
-    Missed,
+    /// path need not load before joining the flight, whose leader loads again unless the
+    /// store's generation says nothing changed.
+    Missed(Missed),
     /// The store cannot answer without waiting, or failed: the slow path loads (and reports).
     Ask,
+}
+
+/// A miss a store answered without waiting.
+#[derive(Clone, Copy)]
+struct Missed {
+    /// The store's [`crate::Storage::generation`], read before that load.
+    generation: Option<u64>,
 }
 
 /// A copy of a call's argument bytes, kept past the hasher for the argument table.
