@@ -47,22 +47,45 @@ fn slow_successor(x: u64) -> u64 {
     x + 1
 }
 
-#[test]
-fn child_six() {
-    if !is_child("child_six") {
-        return;
-    }
-    // A file barrier: every process calls at the same moment.
+/// The same, tiered: memory over fs. The memory tier cannot lock across processes, the
+/// fs tier under it must (`Storage::locks` of the stack is true).
+#[checkpoint(storage = "memory,fs")]
+fn slow_square_tiered(x: u64) -> u64 {
+    println!("\nBODY");
+    mark("BODY");
+    std::thread::sleep(Duration::from_millis(sleep_ms()));
+    x * x
+}
+
+/// A file barrier: every process calls at the same moment.
+fn all_six_ready() {
     let sync = PathBuf::from(std::env::var_os("FS_TEST_SYNC").unwrap());
     std::fs::write(sync.join(std::process::id().to_string()), b"").unwrap();
     wait_until(Duration::from_secs(120), "six ready children", || {
         count_files(&sync) >= 6
     });
+}
+
+#[test]
+fn child_six() {
+    if !is_child("child_six") {
+        return;
+    }
+    all_six_ready();
     println!("\nVALUE={}", slow_square(9));
 }
 
 #[test]
-fn six_processes_run_one_slow_call_once() {
+fn child_six_tiered() {
+    if !is_child("child_six_tiered") {
+        return;
+    }
+    all_six_ready();
+    println!("\nVALUE={}", slow_square_tiered(9));
+}
+
+/// Six processes run `child` at once: the body runs once, every one gets 81, one entry.
+fn six_processes_once(child: &str) {
     let cache = tempfile::tempdir().unwrap();
     let sync = tempfile::tempdir().unwrap();
     let marks = tempfile::NamedTempFile::new().unwrap().into_temp_path();
@@ -70,9 +93,7 @@ fn six_processes_run_one_slow_call_once() {
         ("FS_TEST_SYNC", sync.path().to_str().unwrap()),
         ("FS_TEST_MARKS", marks.to_str().unwrap()),
     ];
-    let children: Vec<_> = (0..6)
-        .map(|_| spawn("child_six", cache.path(), &env))
-        .collect();
+    let children: Vec<_> = (0..6).map(|_| spawn(child, cache.path(), &env)).collect();
     let outs: Vec<_> = children
         .into_iter()
         .map(|c| finish(c, Duration::from_secs(300)))
@@ -95,6 +116,16 @@ fn six_processes_run_one_slow_call_once() {
         .filter(|f| !common::is_meta(f))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
+}
+
+#[test]
+fn six_processes_run_one_slow_call_once() {
+    six_processes_once("child_six");
+}
+
+#[test]
+fn six_processes_run_one_slow_call_once_through_a_memory_tier() {
+    six_processes_once("child_six_tiered");
 }
 
 #[test]

@@ -81,3 +81,37 @@ fn eight_tasks_one_body_run_async() {
     assert_eq!(values, vec![28; 8]);
     assert_eq!(ASYNC_RUNS.load(Ordering::SeqCst), 1);
 }
+
+static FAST_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn fast_mem(x: u64) -> u64 {
+    FAST_RUNS.fetch_add(1, Ordering::SeqCst);
+    x + 1
+}
+
+/// A body that returns at once: callers of one key miss, join and lead in every interleaving
+/// (a leader that finished and left between another caller's miss and its join included).
+/// Each key's body still runs once.
+#[test]
+fn racing_callers_of_fast_bodies_run_each_key_once() {
+    const KEYS: u64 = 50_000;
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                for k in 0..KEYS {
+                    // Two threads walk up, two walk down: they meet on every key.
+                    let k = if t % 2 == 0 { k } else { KEYS - 1 - k };
+                    assert_eq!(fast_mem(1_000_000 + k), 1_000_001 + k);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(FAST_RUNS.load(Ordering::SeqCst) as u64, KEYS);
+}

@@ -66,8 +66,9 @@ enum Prepared<'a, O> {
     Run,
     /// Already decided (a hit answered at once, or an error raised).
     Done(O),
-    /// Cached under this key.
-    Cached(&'a State, &'a Resolved, Key),
+    /// Cached under this key, with the miss the store already answered without waiting, if
+    /// it did (see [`Now::Missed`]).
+    Cached(&'a State, &'a Resolved, Key, Option<Missed>),
 }
 
 #[derive(Clone)]
@@ -408,7 +409,10 @@ impl CachedFn {
         if let Some(secrets) = &config.secrets {
             entry = crate::seal::seal(secrets, key, entry);
         }
-        config.storage.store(key, entry).await
+        match config.storage.store_now(key, entry) {
+            Ok(stored) => stored,
+            Err(entry) => config.storage.store(key, entry).await,
+        }
     }
 
     /// Decides how a call runs: uncached (disabled, or the options failed under a policy
@@ -418,7 +422,7 @@ impl CachedFn {
         let state = self.state();
         match &state.config {
             Ok(config) if when && config.enabled => {
-                Prepared::Cached(state, config, self.key(state, hasher))
+                Prepared::Cached(state, config, self.key(state, hasher), None)
             }
             Ok(_) => Prepared::Run,
             Err(e) if when => match self
@@ -459,8 +463,9 @@ impl CachedFn {
         match self.begin(memo, hasher, when, codec) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
-            Prepared::Cached(state, config, key) => {
-                self.call_keyed(state, config, codec, key, memo, f).await
+            Prepared::Cached(state, config, key, missed) => {
+                self.call_keyed(state, config, codec, key, missed, memo, f)
+                    .await
             }
         }
     }
@@ -493,10 +498,11 @@ impl CachedFn {
     ) -> Prepared<'_, O> {
         let args = Args::of(memo.is_some() && self.keyed_by_args(), &hasher);
         match self.prepare::<O>(hasher, when) {
-            Prepared::Cached(state, config, key) => {
+            Prepared::Cached(state, config, key, _) => {
                 match self.hit_now(state, config, codec, &key, memo, args.as_ref()) {
-                    Some(o) => Prepared::Done(o),
-                    None => Prepared::Cached(state, config, key),
+                    Now::Hit(o) => Prepared::Done(o),
+                    Now::Missed(missed) => Prepared::Cached(state, config, key, Some(missed)),
+                    Now::Ask => Prepared::Cached(state, config, key, None),
                 }
             }
             other => other,
@@ -561,13 +567,23 @@ impl CachedFn {
         key: &Key,
         memo: Option<Memo<O::Value>>,
         args: Option<&Args>,
-    ) -> Option<O> {
+    ) -> Now<O> {
         // Read before the load: a store or delete after this read changes it, so a value
-        // remembered under it can never outlive the entry it came from.
-        let generation = memo.and(args).and_then(|_| config.storage.generation());
-        let entry = config.storage.load_now(key)?.ok()??;
-        let kept = generation.map(|g| (g, entry.clone()));
-        let v = self.accept(state, config, codec, key, entry, true, memo)?;
+        // remembered under it can never outlive the entry it came from, and a miss under it
+        // holds while it is unchanged.
+        let generation = config.storage.generation();
+        let missed = Missed { generation };
+        let entry = match config.storage.load_now(key) {
+            Some(Ok(Some(entry))) => entry,
+            Some(Ok(None)) => return Now::Missed(missed),
+            // An error is the slow path's to report, by policy.
+            None | Some(Err(_)) => return Now::Ask,
+        };
+        let kept = memo.and(args).and(generation).map(|g| (g, entry.clone()));
+        let Some(v) = self.accept(state, config, codec, key, entry, true, memo) else {
+            // Expired, damaged or undecodable (reported already): a miss all the same.
+            return Now::Missed(missed);
+        };
         if let (Some((g, entry)), Some(memo), Some(args)) = (kept, memo, args) {
             let call = self.call_site(state, &args.buf, args.len);
             memo.remember_call(&call, g, &entry, &v);
@@ -579,7 +595,7 @@ impl CachedFn {
             &state.path,
             &key.call,
         );
-        Some(O::from_value(v))
+        Now::Hit(O::from_value(v))
     }
 
     /// The cached call of a sync function. A hit in a store that answers without waiting
@@ -626,23 +642,32 @@ impl CachedFn {
         match self.begin_rest(memo, hasher, when, codec) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
-            Prepared::Cached(state, config, key) => {
+            Prepared::Cached(state, config, key, missed) => {
                 let compute = || std::future::ready(f());
-                crate::block_on(self.call_keyed(state, config, codec, key, memo, compute))
+                crate::block_on(self.call_keyed(state, config, codec, key, missed, memo, compute))
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn call_keyed<O: Outcome, Fut: Future<Output = O>>(
         &self,
         state: &State,
         config: &Resolved,
         codec: ValueCodec<O::Value>,
         key: Key,
+        missed: Option<Missed>,
         memo: Option<Memo<O::Value>>,
         f: impl FnOnce() -> Fut,
     ) -> O {
-        match self.lookup(state, config, codec, &key, true, memo).await {
+        // After a miss the store answered without waiting, asking again would only repeat it:
+        // the leader loads once more below anyway, after joining the flight.
+        let first = if missed.is_some() {
+            Ok(None)
+        } else {
+            self.lookup(state, config, codec, &key, true, memo).await
+        };
+        match first {
             Ok(Some((v, from))) => {
                 report::event(
                     config.verbosity,
@@ -692,7 +717,12 @@ impl CachedFn {
                 Role::Leader(leader) => {
                     // Other processes: hold the backend's lock while computing. Failing to
                     // lock is not fatal: compute anyway (at worst twice, never wrongly).
-                    let _lock = match config.storage.lock(&key).await {
+                    let locked = if config.storage.locks() {
+                        config.storage.lock(&key).await
+                    } else {
+                        Ok(None)
+                    };
+                    let _lock = match locked {
                         Ok(lock) => lock,
                         Err(e) => {
                             if let Some(Ok(o)) = self
@@ -704,10 +734,18 @@ impl CachedFn {
                             None
                         }
                     };
-                    // Another caller or process may have finished between our miss and now.
-                    if let Ok(Some((v, from))) =
+                    // Another caller or process may have finished between our miss and now;
+                    // not if the store's generation, read before that miss, is unchanged:
+                    // nothing was stored or deleted since, so loading would miss again.
+                    let unchanged = missed
+                        .and_then(|m| m.generation)
+                        .is_some_and(|g| config.storage.generation() == Some(g));
+                    let again = if unchanged {
+                        Ok(None)
+                    } else {
                         self.lookup(state, config, codec, &key, false, memo).await
-                    {
+                    };
+                    if let Ok(Some((v, from))) = again {
                         report::event(
                             config.verbosity,
                             Event::Remembered(&from),
@@ -921,6 +959,25 @@ impl CachedFn {
             rule,
         ))
     }
+}
+
+/// What a store answered without waiting (see [`CachedFn::hit_now`]).
+enum Now<O> {
+    /// A valid entry.
+    Hit(O),
+    /// No usable entry (none, or one refused as expired, damaged or undecodable): the slow
+    /// path need not load before joining the flight, whose leader loads again unless the
+    /// store's generation says nothing changed.
+    Missed(Missed),
+    /// The store cannot answer without waiting, or failed: the slow path loads (and reports).
+    Ask,
+}
+
+/// A miss a store answered without waiting.
+#[derive(Clone, Copy)]
+struct Missed {
+    /// The store's [`crate::Storage::generation`], read before that load.
+    generation: Option<u64>,
 }
 
 /// A copy of a call's argument bytes, kept past the hasher for the argument table.

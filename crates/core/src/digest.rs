@@ -35,12 +35,12 @@ impl Digest {
         out.push_str(self.hex().as_str());
     }
 
-    /// The hex digits, without allocating.
+    /// The hex digits, without allocating: one table lookup per byte (a path has two
+    /// digests, built on every fs hit and miss).
     pub(crate) fn hex(&self) -> Hex {
-        let mut buf = [0u8; Self::HEX_LEN];
-        for (pair, b) in buf.chunks_exact_mut(2).zip(self.0) {
-            pair[0] = HEX[(b >> 4) as usize];
-            pair[1] = HEX[(b & 15) as usize];
+        let mut buf = [[0u8; 2]; 32];
+        for (pair, b) in buf.iter_mut().zip(self.0) {
+            *pair = HEX_PAIRS[b as usize];
         }
         Hex(buf)
     }
@@ -67,6 +67,17 @@ impl Digest {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The two hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [HEX[b >> 4], HEX[b & 15]];
+        b += 1;
+    }
+    t
+};
 
 fn nibble(c: u8) -> Option<u8> {
     match c {
@@ -100,13 +111,13 @@ impl FromStr for Digest {
 }
 
 /// A digest's 64 lowercase hex digits, on the stack.
-pub(crate) struct Hex([u8; Digest::HEX_LEN]);
+pub(crate) struct Hex([[u8; 2]; 32]);
 
 impl Hex {
     /// The digits as text.
     pub(crate) fn as_str(&self) -> &str {
         // Always ASCII; the fallback is unreachable.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        std::str::from_utf8(self.0.as_flattened()).unwrap_or_default()
     }
 }
 
@@ -121,5 +132,12 @@ mod tests {
         assert_eq!(d.to_hex(), blake3::hash(b"abc").to_hex().as_str());
         assert_eq!(Digest::from_hex("zz"), None);
         assert_eq!(Digest::from_hex(&"A".repeat(64)), None);
+        // Every byte value, in every position, against an independent formatting.
+        for start in (0..256).step_by(32) {
+            let d = Digest(std::array::from_fn(|i| (start + i) as u8));
+            let expected: String = d.0.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(d.to_hex(), expected);
+            assert_eq!(Digest::from_hex(&expected), Some(d));
+        }
     }
 }

@@ -21,14 +21,24 @@ struct Flight {
 /// The set of keys being computed by this process, for one function.
 #[derive(Default)]
 pub(crate) struct Flights {
-    running: Mutex<Vec<(Digest, Arc<Flight>)>>,
+    running: Mutex<Running>,
+}
+
+#[derive(Default)]
+struct Running {
+    /// The next leader's number.
+    next: u64,
+    /// `(call, leader number, flight)`. The flight is made by the first waiter: a call no
+    /// one waits for (almost every miss) allocates nothing here.
+    keys: Vec<(Digest, u64, Option<Arc<Flight>>)>,
 }
 
 /// Held by the one caller computing a key; dropping it (also on panic) releases the waiters.
 pub(crate) struct Leader<'a> {
     flights: &'a Flights,
     call: Digest,
-    flight: Arc<Flight>,
+    number: u64,
+    stored: AtomicBool,
 }
 
 pub(crate) enum Role<'a> {
@@ -39,22 +49,28 @@ pub(crate) enum Role<'a> {
 impl Flights {
     pub(crate) const fn new() -> Self {
         Flights {
-            running: Mutex::new(Vec::new()),
+            running: Mutex::new(Running {
+                next: 0,
+                keys: Vec::new(),
+            }),
         }
     }
 
     /// Joins the flight for `call`: the first caller leads, the others wait.
     pub(crate) fn join(&self, call: Digest) -> Role<'_> {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, f)) = running.iter().find(|(d, _)| *d == call) {
-            return Role::Waiter(Wait(f.clone()));
+        if let Some((_, _, f)) = running.keys.iter_mut().find(|(d, _, _)| *d == call) {
+            let flight = f.get_or_insert_with(|| Arc::new(Flight::default()));
+            return Role::Waiter(Wait(flight.clone()));
         }
-        let flight = Arc::new(Flight::default());
-        running.push((call, flight.clone()));
+        let number = running.next;
+        running.next = number.wrapping_add(1);
+        running.keys.push((call, number, None));
         Role::Leader(Leader {
             flights: self,
             call,
-            flight,
+            number,
+            stored: AtomicBool::new(false),
         })
     }
 }
@@ -62,7 +78,7 @@ impl Flights {
 impl Leader<'_> {
     /// Records that the value was stored, so waiters load it instead of computing.
     pub(crate) fn stored(&self) {
-        self.flight.stored.store(true, Ordering::Release);
+        self.stored.store(true, Ordering::Release);
     }
 }
 
@@ -73,13 +89,22 @@ impl Drop for Leader<'_> {
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        running.retain(|(d, f)| !(*d == self.call && Arc::ptr_eq(f, &self.flight)));
+        let mine = running
+            .keys
+            .iter()
+            .position(|(d, n, _)| *d == self.call && *n == self.number);
+        // Removed under the lock: a caller joining after this leads anew; one that joined
+        // before holds the flight, made then, and is woken below.
+        let flight = mine.and_then(|i| running.keys.swap_remove(i).2);
         drop(running);
-        let mut state = self
-            .flight
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let Some(flight) = flight else {
+            return;
+        };
+        // Set before `done`, which waiters read under the same lock as they read this.
+        flight
+            .stored
+            .store(self.stored.load(Ordering::Acquire), Ordering::Release);
+        let mut state = flight.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.0 = true;
         for w in state.1.drain(..) {
             w.wake();
@@ -158,5 +183,102 @@ impl Drop for Unmark {
         let _ = COMPUTING.try_with(|c| {
             c.borrow_mut().pop();
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    fn call(n: u8) -> Digest {
+        Digest([n; 32])
+    }
+
+    #[test]
+    fn a_waiter_learns_whether_the_leader_stored() {
+        let flights = Flights::new();
+        for stored in [true, false] {
+            let Role::Leader(leader) = flights.join(call(1)) else {
+                panic!("the first caller must lead")
+            };
+            // The flight is made by the first waiter, after the leader began.
+            let Role::Waiter(wait) = flights.join(call(1)) else {
+                panic!("a second caller must wait")
+            };
+            let Role::Waiter(second) = flights.join(call(1)) else {
+                panic!("a third caller must wait")
+            };
+            // Another key is not this flight.
+            assert!(matches!(flights.join(call(2)), Role::Leader(_)));
+            if stored {
+                leader.stored();
+            }
+            drop(leader);
+            assert_eq!(crate::block_on(wait), stored);
+            assert_eq!(crate::block_on(second), stored);
+        }
+    }
+
+    #[test]
+    fn after_the_leader_the_next_caller_leads() {
+        let flights = Flights::new();
+        for _ in 0..3 {
+            // No waiter: nothing of the flight remains.
+            let Role::Leader(leader) = flights.join(call(1)) else {
+                panic!("must lead")
+            };
+            leader.stored();
+            drop(leader);
+        }
+        let Role::Leader(leader) = flights.join(call(1)) else {
+            panic!("must lead")
+        };
+        let Role::Waiter(wait) = flights.join(call(1)) else {
+            panic!("must wait")
+        };
+        drop(leader);
+        assert!(matches!(flights.join(call(1)), Role::Leader(_)));
+        assert!(!crate::block_on(wait));
+        assert!(flights.running.lock().unwrap().keys.is_empty());
+    }
+
+    /// Threads join one key over and over; every waiter is released, and no two leaders of
+    /// the key ever overlap.
+    #[test]
+    fn leaders_never_overlap_and_every_waiter_is_released() {
+        let flights = Arc::new(Flights::new());
+        let leading = Arc::new(AtomicUsize::new(0));
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        for t in 0..6 {
+            let (flights, leading, done) = (flights.clone(), leading.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    match flights.join(call(7)) {
+                        Role::Leader(leader) => {
+                            assert_eq!(leading.fetch_add(1, Ordering::SeqCst), 0, "two leaders");
+                            if (i + t) % 3 == 0 {
+                                std::thread::yield_now();
+                            }
+                            if i % 2 == 0 {
+                                leader.stored();
+                            }
+                            leading.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        Role::Waiter(wait) => {
+                            crate::block_on(wait);
+                        }
+                    }
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for _ in 0..6 {
+            done_rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("a waiter was never released");
+        }
+        assert!(flights.running.lock().unwrap().keys.is_empty());
     }
 }

@@ -267,6 +267,11 @@ impl Storage for Layered {
         Ok(None)
     }
 
+    /// Whether a tier `lock` asks may lock.
+    fn locks(&self) -> bool {
+        self.writable().any(|t| t.storage.locks())
+    }
+
     async fn list(&self, scope: &Scope) -> Result<Vec<EntryInfo>, CheckpointError> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();

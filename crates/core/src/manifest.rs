@@ -194,10 +194,31 @@ fn first_in_process(key: &Key) -> bool {
     /// Function versions whose manifest this process has seen to.
     type Seen = HashSet<(Arc<FnPath>, Digest)>;
     static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
-    SEEN.get_or_init(Default::default)
+    thread_local! {
+        /// The last version this thread found in `SEEN`: a run of stores of one function asks
+        /// the shared set (a lock, and a hash of the whole path) once. The `Arc` it holds
+        /// keeps its address from being reused by another path.
+        static LAST: std::cell::RefCell<Option<(Arc<FnPath>, Digest)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let seen_here = |last: &Option<(Arc<FnPath>, Digest)>| matches!(last, Some((f, id)) if Arc::ptr_eq(f, &key.function) && *id == key.identity);
+    if LAST
+        .try_with(|l| l.try_borrow().is_ok_and(|l| seen_here(&l)))
+        .unwrap_or(false)
+    {
+        return false;
+    }
+    let first = SEEN
+        .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert((key.function.clone(), key.identity))
+        .insert((key.function.clone(), key.identity));
+    let _ = LAST.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            *l = Some((key.function.clone(), key.identity));
+        }
+    });
+    first
 }
 
 #[cfg(test)]

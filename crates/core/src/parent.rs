@@ -7,38 +7,47 @@
 //! another task (`tokio::spawn`) or thread has no parent recorded.
 
 use crate::Key;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::pin;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Key>> = const { RefCell::new(None) };
+    /// The key of the innermost [`Enter`] guard alive on this thread, or null. A pointer, not
+    /// a clone: entering is on every miss, twice, and a clone bumps a shared count each time.
+    static CURRENT: Cell<*const Key> = const { Cell::new(std::ptr::null()) };
 }
 
 /// The call whose body is running on this thread, if any.
 pub(crate) fn current() -> Option<Key> {
     // `try_with`: nothing is current during thread teardown.
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    let p = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null pointer was set by a live `Enter` (guards restore the previous
+    // pointer when they drop, innermost first: each is a local of a scope nested in the
+    // previous one's), which borrows its key for as long as it lives.
+    unsafe { p.as_ref() }.cloned()
 }
 
 /// Restores the previous slot on drop (also when the body panics).
-pub(crate) struct Enter {
-    previous: Option<Key>,
+pub(crate) struct Enter<'a> {
+    previous: *const Key,
+    _key: PhantomData<&'a Key>,
 }
 
 /// Makes `key` the current call until the guard drops.
-pub(crate) fn enter(key: &Key) -> Enter {
+pub(crate) fn enter(key: &Key) -> Enter<'_> {
     let previous = CURRENT
-        .try_with(|c| c.replace(Some(key.clone())))
-        .ok()
-        .flatten();
-    Enter { previous }
+        .try_with(|c| c.replace(key))
+        .unwrap_or(std::ptr::null());
+    Enter {
+        previous,
+        _key: PhantomData,
+    }
 }
 
-impl Drop for Enter {
+impl Drop for Enter<'_> {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+        let _ = CURRENT.try_with(|c| c.set(self.previous));
     }
 }
 
@@ -78,9 +87,30 @@ mod tests {
             }
             assert_eq!(current(), Some(a.clone()));
             let seen = crate::block_on(within(&b, async { current() }));
-            assert_eq!(seen, Some(b));
-            assert_eq!(current(), Some(a));
+            assert_eq!(seen, Some(b.clone()));
+            assert_eq!(current(), Some(a.clone()));
         }
         assert!(current().is_none());
+    }
+
+    #[test]
+    fn a_panicking_body_restores_the_outer_call() {
+        let (a, b) = (key("a"), key("b"));
+        let _a = enter(&a);
+        let caught = std::panic::catch_unwind(|| {
+            let _b = enter(&b);
+            assert_eq!(current(), Some(b.clone()));
+            panic!("the body panics");
+        });
+        assert!(caught.is_err());
+        assert_eq!(current(), Some(a.clone()));
+        let caught = std::panic::catch_unwind(|| {
+            crate::block_on(within(&b, async {
+                assert_eq!(current(), Some(b.clone()));
+                panic!("the async body panics")
+            }))
+        });
+        assert!(caught.is_err());
+        assert_eq!(current(), Some(a.clone()));
     }
 }

@@ -79,6 +79,10 @@ impl Storage for ReadOnly {
         Ok(None)
     }
 
+    fn locks(&self) -> bool {
+        false
+    }
+
     fn trusted(&self) -> bool {
         self.inner.trusted()
     }

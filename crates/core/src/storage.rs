@@ -24,6 +24,16 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// `load` sees the old entry or the new one, never a mix.
     async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError>;
 
+    /// Stores without waiting, when the backend can (an in-memory store): `Err(entry)` hands
+    /// the entry back, meaning "use [`Storage::store`]" (the default). The core tries this
+    /// first on every miss, so storing in such a store costs no future. Must agree with
+    /// `store`.
+    #[allow(clippy::result_large_err)]
+    fn store_now(&self, key: &Key, entry: Entry) -> Result<Result<(), CheckpointError>, Entry> {
+        let _ = key;
+        Err(entry)
+    }
+
     /// Loads the entry under `key`; `Ok(None)` when there is none.
     ///
     /// A backend that reads bytes returns what it read (see [`Entry::from_envelope`]); the core
@@ -84,6 +94,13 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     async fn lock(&self, key: &Key) -> Result<Option<KeyLock>, CheckpointError> {
         let _ = key;
         Ok(None)
+    }
+
+    /// Whether [`Storage::lock`] may return a lock. `false` promises it always answers
+    /// `Ok(None)`, so the core need not build its future on every miss (an in-memory store
+    /// has nothing to lock across processes). The default, `true`, is always correct.
+    fn locks(&self) -> bool {
+        true
     }
 
     /// Stores `entry`, promoted from a lower tier by [`crate::Layered`], and returns the entry

@@ -157,6 +157,7 @@ impl Suite {
         t.overwrite().await;
         t.delete().await;
         t.generation().await;
+        t.answers_now().await;
         t.listing().await;
         t.awkward_names().await;
         t.large_value(self.large_value_bytes).await;
@@ -532,6 +533,57 @@ impl Tester<'_> {
         self.live.remove(&k.relative_path());
         let g3 = self.storage.generation();
         ensure!(self, prop, g3 != g2, "a delete left it at {g2:?}");
+    }
+
+    /// What a backend does without waiting agrees with what it does by future: a store
+    /// `store_now` took is loaded like any other (and moves the generation), and a backend
+    /// that says it cannot lock never returns a lock.
+    async fn answers_now(&mut self) {
+        let prop = "answers now";
+        let f = function("now", "f");
+        let k = key(&f, "v1", 0x39, 0);
+        for (round, seed) in ["now", "now again"].into_iter().enumerate() {
+            let e = entry(seed, 20 + round, Codec::Cbor);
+            let before = self.storage.generation();
+            match self.storage.store_now(&k, e.clone()) {
+                Err(back) => {
+                    ensure!(
+                        self,
+                        prop,
+                        back.payload == e.payload && back.meta == e.meta,
+                        "store_now declined and handed back another entry"
+                    );
+                    self.put(prop, &k, back).await;
+                }
+                Ok(stored) => {
+                    ok!(self, prop, "store_now", stored);
+                    self.live.insert(k.relative_path(), (k.clone(), e.clone()));
+                    if let Some(g) = before {
+                        let after = self.storage.generation();
+                        ensure!(self, prop, after != Some(g), "store_now left it at {g}");
+                    }
+                }
+            }
+            self.expect(prop, &k, Some(&e)).await;
+            if let Some(now) = self.storage.load_now(&k) {
+                let now = ok!(self, prop, "load_now", now);
+                ensure!(
+                    self,
+                    prop,
+                    now.as_ref().map(|n| (&n.payload, n.meta)) == Some((&e.payload, e.meta)),
+                    "load_now does not answer what was stored"
+                );
+            }
+        }
+        if !self.storage.locks() {
+            let lock = ok!(self, prop, "lock", self.storage.lock(&k).await);
+            ensure!(
+                self,
+                prop,
+                lock.is_none(),
+                "locks() is false, yet lock returned a lock"
+            );
+        }
     }
 
     async fn delete(&mut self) {

@@ -30,6 +30,7 @@
 use checkpointer_core::{async_trait, CheckpointError, Entry, EntryInfo, Key, Scope, Storage};
 use lru::LruCache;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -78,8 +79,8 @@ pub struct MemoryStore {
 
 #[derive(Debug)]
 struct Inner {
-    // Unbounded as far as `lru` knows: both bounds are enforced here, since `lru` only
-    // counts entries.
+    // Bounded by count as `lru` knows it (see `MemoryStore::new`); the byte bound, which
+    // `lru` cannot count, is enforced here.
     lru: LruCache<Key, Entry, BuildHasherDefault<DigestPrefix>>,
     bytes: u64,
 }
@@ -104,11 +105,14 @@ impl MemoryStore {
     /// assert_eq!(small.limits().max_entries, 100);
     /// ```
     pub fn new(limits: MemoryLimits) -> Self {
+        let mut lru = LruCache::unbounded_with_hasher(BuildHasherDefault::default());
+        // The count bound is `lru`'s too, so a store into a full cache reuses the evicted
+        // entry's node instead of allocating one (`resize` on an empty cache allocates nothing).
+        if let Some(cap) = NonZeroUsize::new(limits.max_entries) {
+            lru.resize(cap);
+        }
         MemoryStore {
-            inner: Mutex::new(Inner {
-                lru: LruCache::unbounded_with_hasher(BuildHasherDefault::default()),
-                bytes: 0,
-            }),
+            inner: Mutex::new(Inner { lru, bytes: 0 }),
             limits,
             generation: AtomicU64::new(0),
         }
@@ -177,19 +181,13 @@ impl MemoryStore {
     fn get(&self, key: &Key) -> Option<Entry> {
         self.lock().lru.get(key).cloned()
     }
-}
 
-#[async_trait]
-impl Storage for MemoryStore {
-    fn name(&self) -> &str {
-        "memory"
-    }
-
-    async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
+    /// A store: one lock, insert at the front, evict past the bounds.
+    fn put(&self, key: &Key, entry: Entry) {
         let size = cost(&entry);
         // Dropped entries are released after the lock, so freeing a large payload never
         // holds up other callers.
-        let mut evicted = Vec::new();
+        let mut evicted = Evicted::default();
         {
             let mut inner = self.lock();
             self.generation.fetch_add(1, Ordering::Release);
@@ -199,9 +197,10 @@ impl Storage for MemoryStore {
                     inner.bytes -= cost(&old);
                     evicted.push(old);
                 }
-                return Ok(());
+                return;
             }
-            if let Some(old) = inner.lru.put(key.clone(), entry) {
+            // The entry it replaces, or the least recently used one when the count is full.
+            if let Some((_, old)) = inner.lru.push(key.clone(), entry) {
                 inner.bytes -= cost(&old);
                 evicted.push(old);
             }
@@ -217,7 +216,40 @@ impl Storage for MemoryStore {
             }
         }
         drop(evicted);
+    }
+}
+
+/// The entries one store drops, released after the lock: the usual one (a replaced or evicted
+/// entry) without allocating.
+#[derive(Default)]
+struct Evicted {
+    first: Option<Entry>,
+    more: Vec<Entry>,
+}
+
+impl Evicted {
+    fn push(&mut self, entry: Entry) {
+        match self.first {
+            None => self.first = Some(entry),
+            Some(_) => self.more.push(entry),
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for MemoryStore {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn store(&self, key: &Key, entry: Entry) -> Result<(), CheckpointError> {
+        self.put(key, entry);
         Ok(())
+    }
+
+    fn store_now(&self, key: &Key, entry: Entry) -> Result<Result<(), CheckpointError>, Entry> {
+        self.put(key, entry);
+        Ok(Ok(()))
     }
 
     async fn load(&self, key: &Key) -> Result<Option<Entry>, CheckpointError> {
@@ -274,6 +306,12 @@ impl Storage for MemoryStore {
 
     fn generation(&self) -> Option<u64> {
         Some(self.generation.load(Ordering::Acquire))
+    }
+
+    /// Nothing to lock: no other process sees this store (the in-process single flight of
+    /// the core is what keeps a computation single).
+    fn locks(&self) -> bool {
+        false
     }
 }
 
@@ -335,6 +373,33 @@ mod tests {
         assert!(has(&store, 0) && !has(&store, 1) && has(&store, 2) && has(&store, 3));
         assert_eq!(store.len(), 3);
         assert_eq!(store.total_bytes(), 30);
+    }
+
+    #[test]
+    fn overwriting_in_a_full_store_evicts_nothing() {
+        let store = MemoryStore::new(MemoryLimits {
+            max_bytes: 1 << 20,
+            max_entries: 3,
+        });
+        for n in 0..3 {
+            block_on(store.store(&key(n), entry(10))).unwrap();
+        }
+        // Key 0 is the least recently used: replacing it must not evict it or another.
+        block_on(store.store(&key(0), entry(20))).unwrap();
+        assert!(has(&store, 0) && has(&store, 1) && has(&store, 2));
+        assert_eq!((store.len(), store.total_bytes()), (3, 40));
+        assert_eq!(
+            block_on(store.load(&key(0)))
+                .unwrap()
+                .unwrap()
+                .payload
+                .len(),
+            20
+        );
+        // Now 1 is the least recently used, and a new key evicts exactly it.
+        block_on(store.store(&key(3), entry(10))).unwrap();
+        assert!(has(&store, 0) && !has(&store, 1) && has(&store, 2) && has(&store, 3));
+        assert_eq!((store.len(), store.total_bytes()), (3, 40));
     }
 
     #[test]

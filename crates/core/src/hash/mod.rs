@@ -186,7 +186,7 @@ impl Hasher {
         if self.stream.is_some() {
             return self.finish();
         }
-        memo::digest(&self.buf[..self.len])
+        memo::digest(&self.buf, self.len)
     }
 
     /// The bytes written, when they fit inline (what [`Hasher::finish_memoized`] keys by).
