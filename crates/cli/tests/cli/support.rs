@@ -74,7 +74,7 @@ pub fn function<'a>(stats: &'a serde_json::Value, name: &str) -> &'a serde_json:
         .unwrap_or_else(|| panic!("no {name} in {stats}"))
 }
 
-/// Every file below `dir`.
+/// Every file below `dir` but the fs store's lock file.
 pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -85,7 +85,8 @@ pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
         for e in rd.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(e.path());
-            } else {
+            } else if e.file_name() != checkpointer::backend::STORE_LOCK_FILE {
+                // (The fs store's lock file is kept for good: not an entry, not a leftover.)
                 out.push(e.path());
             }
         }
