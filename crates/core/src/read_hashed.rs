@@ -370,6 +370,14 @@ mod tests {
         let file = envelope_of(&payload);
         let tmp = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(tmp.path(), &file).unwrap();
+        /// Stops the writer however the reader's loop ends, a failed assertion included
+        /// (the scope would otherwise wait for the writer forever).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
         let stop = AtomicBool::new(false);
         let (mut accepted, mut rejected, mut failed) = (0, 0, 0);
         std::thread::scope(|scope| {
@@ -402,6 +410,7 @@ mod tests {
                     std::thread::sleep(Duration::from_micros(500));
                 }
             });
+            let _stop = Stop(stop);
             for _ in 0..40 {
                 let reader = File::open(tmp.path()).unwrap();
                 match read_envelope(&reader, file.len() as u64) {
@@ -422,7 +431,6 @@ mod tests {
                     },
                 }
             }
-            stop.store(true, Ordering::Relaxed);
         });
         (accepted, rejected, failed)
     }
