@@ -4,7 +4,7 @@
 //! A byte-oriented backend must read the whole entry, and the core must checksum the whole
 //! payload before decoding it. Done one after the other on one thread, a 256 MiB hit pays in
 //! full for making 65 536 fresh pages, copying the file into them and hashing them. Here the
-//! payload is cut into [`UNIT`]-sized pieces that a few threads take in turn: each makes its
+//! payload is cut into 1 MiB pieces that a few threads take in turn: each makes its
 //! piece's pages, reads the piece with a positioned read, and hashes it while it is still in
 //! cache, as one subtree of blake3's tree; the subtrees are joined into the payload's digest
 //! at the end (blake3's `hazmat` merges, checked against `blake3::hash` in the tests). The
