@@ -25,6 +25,7 @@ use std::io::{self, Read};
 const UNIT: usize = 1 << 20;
 
 /// At most this many threads read at once (the caller's and up to three more).
+#[cfg(unix)]
 const MAX_READERS: usize = 4;
 
 // Reading in pieces needs at least two of them (a single piece would be the root itself).
