@@ -736,10 +736,14 @@ impl CachedFn {
                     };
                     // Another caller or process may have finished between our miss and now;
                     // not if the store's generation, read before that miss, is unchanged:
-                    // nothing was stored or deleted since, so loading would miss again.
-                    let unchanged = missed
-                        .and_then(|m| m.generation)
-                        .is_some_and(|g| config.storage.generation() == Some(g));
+                    // nothing was stored or deleted since, so loading would miss again. Only
+                    // for a store that takes no cross-process lock: the generation vouches for
+                    // what `load_now` answers, and another process's store into a locking tier
+                    // (a stack's fs below its memory) would not change it.
+                    let unchanged = !config.storage.locks()
+                        && missed
+                            .and_then(|m| m.generation)
+                            .is_some_and(|g| config.storage.generation() == Some(g));
                     let again = if unchanged {
                         Ok(None)
                     } else {
