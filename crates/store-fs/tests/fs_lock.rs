@@ -2,7 +2,10 @@
 //! per key elsewhere): mutual exclusion (also against lock files removed under waiters),
 //! waiting off the executor's thread, abandoned waits, and leftovers swept.
 
-use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, KeyLock, Storage};
+mod support;
+use support::{lock, within};
+
+use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
 use checkpointer_store_fs::FsStore;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,12 +18,6 @@ fn key(n: u32) -> Key {
         identity: Digest::of_bytes(b"code"),
         call: Digest::of_bytes(&n.to_le_bytes()),
     }
-}
-
-fn lock(store: &FsStore, k: &Key) -> KeyLock {
-    block_on(store.lock(k))
-        .unwrap()
-        .expect("the fs store locks")
 }
 
 /// Opens a store on a root, locking one way.
@@ -39,17 +36,6 @@ fn lock_file(store: &FsStore, k: &Key) -> PathBuf {
     let p = store.path_of(k);
     let name = p.file_name().unwrap().to_str().unwrap().to_string();
     p.with_file_name(format!(".{name}.lock"))
-}
-
-/// Runs `f` on a thread and fails the test if it does not finish in time (a deadlock must
-/// fail, not hang the suite).
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .expect("did not finish in time")
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! never torn).
 #![cfg(all(target_os = "linux", target_pointer_width = "64"))]
 
+mod support;
+use support::{lock, within};
+
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, KeyLock, Storage};
 use checkpointer_store_fs::{FsStore, STORE_LOCK_FILE};
 use std::io::{BufRead, BufReader, Write};
@@ -22,23 +25,6 @@ fn key_of(function: &str, n: u32) -> Key {
         identity: Digest::of_bytes(b"fn_hash_from"),
         call: Digest::of_bytes(&n.to_le_bytes()),
     }
-}
-
-fn lock(store: &FsStore, k: &Key) -> KeyLock {
-    block_on(store.lock(k))
-        .unwrap()
-        .expect("the fs store locks")
-}
-
-/// Runs `f` on a thread and fails the test if it does not finish in time (a deadlock must
-/// fail, not hang the suite).
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .expect("did not finish in time")
 }
 
 fn wait_for(secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
