@@ -811,7 +811,13 @@ impl CachedFn {
             })
             .await;
         if let Some(value) = out.cacheable() {
-            match self.store_value(config, codec, key, value).await {
+            // Still this key's computation: a `Serialize` impl that calls this very key must
+            // see a re-entry, not wait for the flight it is part of (it would wait forever).
+            let stored = self
+                .flights
+                .computing(key.call, || self.store_value(config, codec, key, value))
+                .await;
+            match stored {
                 Ok(()) => {
                     if let Some(l) = leader {
                         l.stored();

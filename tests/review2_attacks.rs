@@ -1,0 +1,216 @@
+//! Attacks on the miss and hit paths made fast for issue 14: user code (`Serialize`, `Drop`
+//! in a thread-local destructor, a panicking body) re-entering the cache while the core holds
+//! per-thread buffers, flight state or the parent slot. Each must neither hang, abort, nor
+//! mix one value's bytes into another's.
+
+use checkpointer::checkpoint;
+use serde::{Deserialize, Serialize, Serializer};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .to_path_buf()
+}
+
+/// Runs `f` on a thread of its own and waits for it; `None` if it has not finished after a
+/// minute (a deadlock: nothing here sleeps).
+fn finishes<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60)).ok()
+}
+
+// --- A value whose `Serialize` calls its own function with the same arguments ----------------
+
+static SELF_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Serializing it asks `self_serializing` for the same key: the store of that very key is
+/// what is running.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct AsksItself(u64);
+
+impl Serialize for AsksItself {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let again = self_serializing(self.0);
+        s.serialize_u64(again.0)
+    }
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn self_serializing(x: u64) -> AsksItself {
+    SELF_RUNS.fetch_add(1, Ordering::SeqCst);
+    AsksItself(x)
+}
+
+#[test]
+fn a_serialize_impl_calling_its_own_key_does_not_hang() {
+    let got = finishes(|| self_serializing(5));
+    assert_eq!(
+        got,
+        Some(AsksItself(5)),
+        "the nested call waited for the store it is part of"
+    );
+}
+
+// --- Nested encodes: a `Serialize` impl calling other cached functions ----------------------
+
+static INNER_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[checkpoint(directory = dir(), verbosity = 0)]
+fn inner_text(x: u64) -> String {
+    INNER_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("inner-{x}-").repeat(x as usize % 7 + 1)
+}
+
+/// Serialized as its own text followed by what `inner_text` returns (a store of another
+/// entry, and its encode, inside this one's encode).
+#[derive(Clone, Debug, PartialEq)]
+struct Outer(u64, String);
+
+impl Serialize for Outer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(3)?;
+        t.serialize_element(&self.0)?;
+        // Fresh keys every time, so the inner call misses and stores.
+        t.serialize_element(&inner_text(
+            self.0 * 1000 + INNER_RUNS.load(Ordering::SeqCst) as u64,
+        ))?;
+        t.serialize_element(&self.1)?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Outer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (n, _inner, text): (u64, String, String) = Deserialize::deserialize(d)?;
+        Ok(Outer(n, text))
+    }
+}
+
+#[checkpoint(directory = dir(), verbosity = 0)]
+fn outer(x: u64) -> Outer {
+    Outer(x, "o".repeat(x as usize * 37))
+}
+
+#[test]
+fn nested_encodes_keep_their_bytes_apart() {
+    for x in 0..150u64 {
+        let first = outer(x);
+        assert_eq!(first, Outer(x, "o".repeat(x as usize * 37)));
+        // Read back from the file: the bytes stored are this value's alone.
+        let back = outer::get(x).unwrap();
+        assert_eq!(back, first, "{x}");
+    }
+}
+
+// --- Cached calls from a thread-local destructor --------------------------------------------
+
+static TEARDOWN_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn at_teardown_mem(x: u64) -> Vec<u64> {
+    TEARDOWN_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![x; 3]
+}
+
+#[checkpoint(directory = dir(), verbosity = 0)]
+fn at_teardown_fs(x: u64) -> Vec<u64> {
+    TEARDOWN_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![x; 4]
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+async fn at_teardown_async(x: u64) -> u64 {
+    x + 1
+}
+
+static TEARDOWN_OK: AtomicBool = AtomicBool::new(false);
+
+/// Calls cached functions (hits and misses, sync and async) when dropped.
+struct CallsOnDrop;
+
+impl Drop for CallsOnDrop {
+    fn drop(&mut self) {
+        let ok = at_teardown_mem(1) == vec![1; 3]
+            && at_teardown_mem(2) == vec![2; 3]
+            && at_teardown_mem(1_000_001) == vec![1_000_001; 3]
+            && at_teardown_fs(1) == vec![1; 4]
+            && at_teardown_fs(1_000_002) == vec![1_000_002; 4]
+            && checkpointer::backend::block_on(at_teardown_async(7)) == 8;
+        TEARDOWN_OK.store(ok, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static ON_EXIT: CallsOnDrop = const { CallsOnDrop };
+}
+
+/// Run in a process of its own by the test below: a panic in a thread-local destructor
+/// aborts the process.
+#[test]
+#[ignore = "run by cached_calls_in_thread_local_destructors_work"]
+fn teardown_child() {
+    std::thread::spawn(|| {
+        // Registered first, so destroyed last: after every thread-local of the cache.
+        ON_EXIT.with(|_| {});
+        assert_eq!(at_teardown_mem(1), vec![1; 3]);
+        assert_eq!(at_teardown_mem(1), vec![1; 3]);
+        assert_eq!(at_teardown_fs(1), vec![1; 4]);
+        assert_eq!(at_teardown_fs(1), vec![1; 4]);
+        assert_eq!(checkpointer::backend::block_on(at_teardown_async(7)), 8);
+    })
+    .join()
+    .unwrap();
+    assert!(
+        TEARDOWN_OK.load(Ordering::SeqCst),
+        "a call at teardown went wrong"
+    );
+}
+
+#[test]
+fn cached_calls_in_thread_local_destructors_work() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "teardown_child", "--ignored", "--nocapture"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+}
+
+// --- A panicking body leaves nothing behind -------------------------------------------------
+
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn panics_once(x: u64) -> u64 {
+    if PANICS.fetch_add(1, Ordering::SeqCst) == 0 {
+        panic!("the first run panics");
+    }
+    x * 11
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn calls_the_panicker(x: u64) -> (u64, u64) {
+    let inner = std::panic::catch_unwind(|| panics_once(x)).unwrap_or(0);
+    (inner, panics_once(x))
+}
+
+#[test]
+fn a_panicking_nested_body_releases_its_flight_and_parent() {
+    let got = finishes(|| calls_the_panicker(3));
+    assert_eq!(got, Some((0, 33)));
+    assert_eq!(panics_once(3), 33);
+    assert_eq!(PANICS.load(Ordering::SeqCst), 2);
+}
