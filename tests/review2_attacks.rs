@@ -214,3 +214,50 @@ fn a_panicking_nested_body_releases_its_flight_and_parent() {
     assert_eq!(panics_once(3), 33);
     assert_eq!(PANICS.load(Ordering::SeqCst), 2);
 }
+
+// --- Single flight on a stack, bodies that return at once ---------------------------------
+
+fn stack_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .to_path_buf()
+}
+
+static STACK_RUNS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+#[checkpoint(storage = "memory,fs", directory = stack_dir(), verbosity = 0)]
+fn stacked_instant(x: u32) -> u64 {
+    STACK_RUNS.lock().unwrap().push(x);
+    u64::from(x) * 3
+}
+
+/// Four threads over the same 1 500 fresh keys of a `memory,fs` stack (whose leader always
+/// loads again under the fs lock): each key's body runs once.
+#[test]
+fn four_threads_racing_fresh_keys_on_a_stack_run_each_once() {
+    const KEYS: u32 = 1_500;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                for i in 0..KEYS {
+                    // Half the threads go up, half down: they meet on every key.
+                    let x = if t % 2 == 0 { i } else { KEYS - 1 - i };
+                    assert_eq!(stacked_instant(x), u64::from(x) * 3);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut runs = STACK_RUNS.lock().unwrap().clone();
+    runs.sort_unstable();
+    let n = runs.len();
+    runs.dedup();
+    assert_eq!(runs.len(), KEYS as usize);
+    assert_eq!(n, KEYS as usize, "{} extra runs", n - KEYS as usize);
+}

@@ -800,23 +800,24 @@ impl CachedFn {
         // Nested cached calls record this one as their parent (see `parent.rs`); the flight
         // knows this key is computing, so a re-entry is detected (see `flight.rs`).
         let parent = crate::parent::current();
-        let out = self
+        // The store is part of the computation too: a `Serialize` impl that calls this very
+        // key must see a re-entry, not wait for the flight it is part of (forever).
+        let (out, stored) = self
             .flights
-            .computing(key.call, || {
+            .computing(key.call, || async move {
                 let fut = {
                     let _enter = crate::parent::enter(key);
                     f()
                 };
-                crate::parent::within(key, fut)
+                let out = crate::parent::within(key, fut).await;
+                let stored = match out.cacheable() {
+                    Some(value) => Some(self.store_value(config, codec, key, value).await),
+                    None => None,
+                };
+                (out, stored)
             })
             .await;
-        if let Some(value) = out.cacheable() {
-            // Still this key's computation: a `Serialize` impl that calls this very key must
-            // see a re-entry, not wait for the flight it is part of (it would wait forever).
-            let stored = self
-                .flights
-                .computing(key.call, || self.store_value(config, codec, key, value))
-                .await;
+        if let Some(stored) = stored {
             match stored {
                 Ok(()) => {
                     if let Some(l) = leader {
