@@ -152,6 +152,22 @@ thread_local! {
     static ON_EXIT: CallsOnDrop = const { CallsOnDrop };
 }
 
+/// Remembered by the thread's decoded-value tables; dropping one (also when those tables are
+/// destroyed at thread exit) calls a cached function.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct DropsLoudly(u64);
+
+impl Drop for DropsLoudly {
+    fn drop(&mut self) {
+        assert_eq!(at_teardown_mem(self.0 + 500), vec![self.0 + 500; 3]);
+    }
+}
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn remembered_at_exit(x: u64) -> DropsLoudly {
+    DropsLoudly(x)
+}
+
 /// Run in a process of its own by the test below: a panic in a thread-local destructor
 /// aborts the process.
 #[test]
@@ -165,6 +181,11 @@ fn teardown_child() {
         assert_eq!(at_teardown_fs(1), vec![1; 4]);
         assert_eq!(at_teardown_fs(1), vec![1; 4]);
         assert_eq!(checkpointer::backend::block_on(at_teardown_async(7)), 8);
+        for _ in 0..3 {
+            for x in 0..100 {
+                assert_eq!(remembered_at_exit(x), DropsLoudly(x));
+            }
+        }
     })
     .join()
     .unwrap();
