@@ -282,3 +282,68 @@ fn four_threads_racing_fresh_keys_on_a_stack_run_each_once() {
     assert_eq!(runs.len(), KEYS as usize);
     assert_eq!(n, KEYS as usize, "{} extra runs", n - KEYS as usize);
 }
+
+// --- A re-entry at thread exit --------------------------------------------------------------
+
+static SELF_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Calls itself with the same arguments once: a re-entry, computed without the cache.
+#[checkpoint(storage = "memory", verbosity = 0)]
+fn calls_itself(x: u64) -> u64 {
+    if SELF_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+        calls_itself(x) + 1
+    } else {
+        x
+    }
+}
+
+struct ReentersOnDrop;
+
+impl Drop for ReentersOnDrop {
+    fn drop(&mut self) {
+        TEARDOWN_OK.store(calls_itself(40) == 41, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static REENTERS: ReentersOnDrop = const { ReentersOnDrop };
+}
+
+#[test]
+#[ignore = "run by a_reentry_at_thread_exit_does_not_hang"]
+fn reentry_child() {
+    std::thread::spawn(|| {
+        REENTERS.with(|_| {});
+        // The cache's thread-locals, made after (so destroyed before) the one above.
+        assert_eq!(at_teardown_mem(3), vec![3; 3]);
+        assert_eq!(calls_itself(0), 1);
+        SELF_CALLS.store(0, Ordering::SeqCst);
+    })
+    .join()
+    .unwrap();
+    assert!(TEARDOWN_OK.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_reentry_at_thread_exit_does_not_hang() {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "reentry_child", "--ignored"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = finishes(move || child.wait_with_output().unwrap());
+    if status.is_none() {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    let out = status.expect("the re-entry at thread exit hung");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

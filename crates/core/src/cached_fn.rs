@@ -688,8 +688,15 @@ impl CachedFn {
                 return f().await;
             }
         }
-        if self.flights.reentered(key.call) {
-            return self.reentry(state, config, &key, f).await;
+        match self.flights.reentered(key.call) {
+            Some(false) => {}
+            Some(true) => return self.reentry(state, config, &key, f).await,
+            // At thread exit: no flight to join (see `Flights::reentered`).
+            None => {
+                return self
+                    .compute_and_store(state, config, codec, &key, None, f)
+                    .await
+            }
         }
         loop {
             match self.flights.join(key.call) {
@@ -854,8 +861,15 @@ impl CachedFn {
             return f().await;
         }
         let key = self.key(state, hasher);
-        if self.flights.reentered(key.call) {
-            return self.reentry(state, config, &key, f).await;
+        match self.flights.reentered(key.call) {
+            Some(false) => {}
+            Some(true) => return self.reentry(state, config, &key, f).await,
+            // At thread exit: no flight to join (see `Flights::reentered`).
+            None => {
+                return self
+                    .compute_and_store(state, config, codec, &key, None, f)
+                    .await
+            }
         }
         // A computation of this key in flight here finishes first, then the rerun leads.
         let leader = loop {
