@@ -326,7 +326,7 @@ fn reentry_child() {
 
 #[test]
 fn a_reentry_at_thread_exit_does_not_hang() {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "reentry_child", "--ignored"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
