@@ -347,3 +347,84 @@ fn a_reentry_at_thread_exit_does_not_hang() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// --- Single flight of async callers, bodies that return at once -----------------------------
+
+static ASYNC_FAST_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[checkpoint(storage = "memory", verbosity = 0)]
+async fn async_fast(x: u64) -> u64 {
+    ASYNC_FAST_RUNS.fetch_add(1, Ordering::SeqCst);
+    x + 1
+}
+
+/// Four tasks on four worker threads walk the same 20 000 fresh keys in the same order (so
+/// they meet on every key): each key's body runs once.
+#[test]
+fn four_tasks_racing_fresh_keys_run_each_once() {
+    const KEYS: u64 = 20_000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(4));
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let b = barrier.clone();
+                tokio::spawn(async move {
+                    b.wait().await;
+                    for k in 0..KEYS {
+                        assert_eq!(async_fast(k).await, k + 1);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(ASYNC_FAST_RUNS.load(Ordering::SeqCst) as u64, KEYS);
+}
+
+// --- Eviction racing misses on a store of two entries ---------------------------------------
+
+fn two_entries() -> checkpointer::backend::MemoryStore {
+    checkpointer::backend::MemoryStore::new(checkpointer_store_mem::MemoryLimits {
+        max_bytes: 1 << 20,
+        max_entries: 2,
+    })
+}
+
+static TINY_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[checkpoint(storage = two_entries(), verbosity = 0)]
+fn on_two_entries(x: u64) -> (u64, u64) {
+    (x, TINY_RUNS.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Four threads over few keys of a store that keeps two: entries are evicted between every
+/// miss, store and reload. Every answer is its own key's, and never older than one the same
+/// thread saw before for that key (runs of one key are single-flight, so they are stored in
+/// order: an older one coming back would be a stale hit, say from the argument table).
+#[test]
+fn eviction_racing_misses_answers_each_key_with_its_own_value() {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut newest = [0u64; 5];
+                for i in 0..20_000u64 {
+                    let x = (i * 7 + t) % 5;
+                    let (got, run) = on_two_entries(x);
+                    assert_eq!(got, x);
+                    let seen = &mut newest[x as usize];
+                    assert!(run >= *seen, "key {x}: run {run} after run {seen}");
+                    *seen = run;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
