@@ -688,8 +688,15 @@ impl CachedFn {
                 return f().await;
             }
         }
-        if self.flights.reentered(key.call) {
-            return self.reentry(state, config, &key, f).await;
+        match self.flights.reentered(key.call) {
+            Some(false) => {}
+            Some(true) => return self.reentry(state, config, &key, f).await,
+            // At thread exit: no flight to join (see `Flights::reentered`).
+            None => {
+                return self
+                    .compute_and_store(state, config, codec, &key, None, f)
+                    .await
+            }
         }
         loop {
             match self.flights.join(key.call) {
@@ -800,18 +807,25 @@ impl CachedFn {
         // Nested cached calls record this one as their parent (see `parent.rs`); the flight
         // knows this key is computing, so a re-entry is detected (see `flight.rs`).
         let parent = crate::parent::current();
-        let out = self
+        // The store is part of the computation too: a `Serialize` impl that calls this very
+        // key must see a re-entry, not wait for the flight it is part of (forever).
+        let (out, stored) = self
             .flights
-            .computing(key.call, || {
+            .computing(key.call, || async move {
                 let fut = {
                     let _enter = crate::parent::enter(key);
                     f()
                 };
-                crate::parent::within(key, fut)
+                let out = crate::parent::within(key, fut).await;
+                let stored = match out.cacheable() {
+                    Some(value) => Some(self.store_value(config, codec, key, value).await),
+                    None => None,
+                };
+                (out, stored)
             })
             .await;
-        if let Some(value) = out.cacheable() {
-            match self.store_value(config, codec, key, value).await {
+        if let Some(stored) = stored {
+            match stored {
                 Ok(()) => {
                     if let Some(l) = leader {
                         l.stored();
@@ -847,8 +861,15 @@ impl CachedFn {
             return f().await;
         }
         let key = self.key(state, hasher);
-        if self.flights.reentered(key.call) {
-            return self.reentry(state, config, &key, f).await;
+        match self.flights.reentered(key.call) {
+            Some(false) => {}
+            Some(true) => return self.reentry(state, config, &key, f).await,
+            // At thread exit: no flight to join (see `Flights::reentered`).
+            None => {
+                return self
+                    .compute_and_store(state, config, codec, &key, None, f)
+                    .await
+            }
         }
         // A computation of this key in flight here finishes first, then the rerun leads.
         let leader = loop {

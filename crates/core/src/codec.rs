@@ -298,6 +298,36 @@ mod buffers {
         }
     }
 
+    /// Writes `n` bytes, then panics (a `Serialize` impl may).
+    struct PanicsAfter(usize);
+    impl Serialize for PanicsAfter {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(None)?;
+            seq.serialize_element(&serde_bytes_like::Bytes(vec![0xAB; self.0]))?;
+            panic!("the Serialize impl panics half-way");
+        }
+    }
+
+    #[test]
+    fn an_encoding_after_a_panicking_one_holds_only_its_own_bytes() {
+        for n in [0, 10, COPY_OUT - 8, COPY_OUT + 100, 70_000] {
+            let caught = std::panic::catch_unwind(|| encode(&PanicsAfter(n)));
+            assert!(caught.is_err());
+            for (v, len) in [(1u64, 1usize), (300, 3)] {
+                let entry = encode(&v).unwrap();
+                assert_eq!(entry.payload.len(), len, "after a panic at {n} bytes");
+                assert_eq!(decode::<u64>(&entry).unwrap(), v);
+            }
+            let text = "x".repeat(n % 5000);
+            let entry = encode(&text).unwrap();
+            assert_eq!(decode::<String>(&entry).unwrap(), text);
+            assert!(
+                !entry.payload.contains(&0xAB),
+                "bytes of the panicked value"
+            );
+        }
+    }
+
     #[test]
     fn numbers_skip_the_walk_and_nothing_else_does() {
         assert!(one_number(&[0x17]));

@@ -144,13 +144,16 @@ impl Flights {
 
     /// Whether `call` is being computed by the caller itself: this thread is inside a poll
     /// of [`Flights::computing`] for it. Waiting would then wait forever.
-    pub(crate) fn reentered(&self, call: Digest) -> bool {
+    ///
+    /// `None` when this thread can no longer tell: its marks are gone (a `Drop` at thread
+    /// exit calling a cached function, after the thread-locals were destroyed). A nested call
+    /// of the same key would then wait for itself forever, so such a call must compute
+    /// without joining a flight (at worst twice, never wrongly).
+    pub(crate) fn reentered(&self, call: Digest) -> Option<bool> {
         let id = self.id();
-        // `try_with` here and below: during thread teardown (a `Drop` calling a cached
-        // function) the marks are gone, and nothing is being computed on this thread.
         COMPUTING
             .try_with(|c| c.borrow().iter().any(|&(f, d)| f == id && d == call))
-            .unwrap_or(false)
+            .ok()
     }
 
     /// Runs `f`, the computation of `call`, marking every poll of it so that a nested call
