@@ -29,6 +29,11 @@ pub(crate) fn current() -> Option<Key> {
 }
 
 /// Restores the previous slot on drop (also when the body panics).
+///
+/// Never hold one across an `.await` (nor leak one): [`current`]'s `unsafe` dereference
+/// relies on guards dropping innermost first, on the thread that made them, while the key
+/// they borrow is alive. Today they live only in strict scopes: a sync body's call, and one
+/// poll in [`within`].
 pub(crate) struct Enter<'a> {
     previous: *const Key,
     _key: PhantomData<&'a Key>,
