@@ -460,6 +460,9 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> Fut,
     ) -> O {
+        if let Some(o) = self.recall_call(memo, &hasher, when) {
+            return o;
+        }
         match self.begin(memo, hasher, when, codec) {
             Prepared::Run => f().await,
             Prepared::Done(o) => o,
@@ -470,26 +473,11 @@ impl CachedFn {
         }
     }
 
-    /// What a call does before it may have to wait, the same for sync and async callers: the
-    /// argument table, the options, and a hit in a store that answers at once (memory). What
-    /// is left `Cached` takes the store's slow path.
+    /// What a call does past the argument table before it may have to wait, the same for sync
+    /// and async callers: the options, and a hit in a store that answers at once (memory).
+    /// What is left `Cached` takes the store's slow path.
     #[inline]
     fn begin<O: Outcome>(
-        &self,
-        memo: Option<Memo<O::Value>>,
-        hasher: Hasher,
-        when: bool,
-        codec: ValueCodec<O::Value>,
-    ) -> Prepared<'_, O> {
-        if let Some(o) = self.recall_call(memo, &hasher, when) {
-            return Prepared::Done(o);
-        }
-        self.begin_rest(memo, hasher, when, codec)
-    }
-
-    /// [`Self::begin`] past the argument table.
-    #[inline]
-    fn begin_rest<O: Outcome>(
         &self,
         memo: Option<Memo<O::Value>>,
         hasher: Hasher,
@@ -639,7 +627,7 @@ impl CachedFn {
         codec: ValueCodec<O::Value>,
         f: impl FnOnce() -> O,
     ) -> O {
-        match self.begin_rest(memo, hasher, when, codec) {
+        match self.begin(memo, hasher, when, codec) {
             Prepared::Run => f(),
             Prepared::Done(o) => o,
             Prepared::Cached(state, config, key, missed) => {
