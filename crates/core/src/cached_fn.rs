@@ -676,16 +676,10 @@ impl CachedFn {
                 return f().await;
             }
         }
-        match self.flights.reentered(key.call) {
-            Some(false) => {}
-            Some(true) => return self.reentry(state, config, &key, f).await,
-            // At thread exit: no flight to join (see `Flights::reentered`).
-            None => {
-                return self
-                    .compute_and_store(state, config, codec, &key, None, f)
-                    .await
-            }
-        }
+        let f = match self.outside_flight(state, config, codec, &key, f).await {
+            Ok(o) => return o,
+            Err(f) => f,
+        };
         loop {
             match self.flights.join(key.call) {
                 Role::Waiter(wait) => {
@@ -758,6 +752,26 @@ impl CachedFn {
                         .await;
                 }
             }
+        }
+    }
+
+    /// A call that must not join its key's flight, answered here: inside its own computation
+    /// (see [`Self::reentry`]), or at thread exit, when the thread cannot tell (it computes and
+    /// stores without a flight; see `Flights::reentered`). `Err(f)` hands `f` back otherwise.
+    async fn outside_flight<O: Outcome, Fut: Future<Output = O>, F: FnOnce() -> Fut>(
+        &self,
+        state: &State,
+        config: &Resolved,
+        codec: ValueCodec<O::Value>,
+        key: &Key,
+        f: F,
+    ) -> Result<O, F> {
+        match self.flights.reentered(key.call) {
+            Some(false) => Err(f),
+            Some(true) => Ok(self.reentry(state, config, key, f).await),
+            None => Ok(self
+                .compute_and_store(state, config, codec, key, None, f)
+                .await),
         }
     }
 
@@ -849,16 +863,10 @@ impl CachedFn {
             return f().await;
         }
         let key = self.key(state, hasher);
-        match self.flights.reentered(key.call) {
-            Some(false) => {}
-            Some(true) => return self.reentry(state, config, &key, f).await,
-            // At thread exit: no flight to join (see `Flights::reentered`).
-            None => {
-                return self
-                    .compute_and_store(state, config, codec, &key, None, f)
-                    .await
-            }
-        }
+        let f = match self.outside_flight(state, config, codec, &key, f).await {
+            Ok(o) => return o,
+            Err(f) => f,
+        };
         // A computation of this key in flight here finishes first, then the rerun leads.
         let leader = loop {
             match self.flights.join(key.call) {
