@@ -4,6 +4,7 @@
 //! these tests fail when it is missing.
 
 mod support;
+use support::raw;
 
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
 use checkpointer_store_s3::{S3Options, S3Store};
@@ -61,14 +62,6 @@ fn explicit(endpoint: &str, key: &str) -> S3Options {
     o
 }
 
-fn raw<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 fn key(name: &str, n: u32) -> Key {
     Key {
         function: Arc::new(FnPath::from_module_path("azure_tests::m", name)),
@@ -90,26 +83,16 @@ fn conformance() {
     // 80 MiB: above the multipart threshold (Azure block uploads), several parts and ranges.
     let store = fresh("conformance", |_| {});
     assert_eq!(store.name(), "azure");
-    block_on(
-        checkpointer_core::testing::Suite::new()
-            .large_value_bytes(80 << 20)
-            .run(&store),
-    );
+    support::conformance(&store, 80);
 }
 
 #[test]
 fn conformance_with_small_parts_and_no_listed_dates() {
-    let store = fresh("conformance-small-parts", |o| {
-        o.part_size = 5 << 20;
-        o.multipart_threshold = 5 << 20;
-        o.list_created = false;
-    });
-    block_on(
-        checkpointer_core::testing::Suite::new()
-            .large_value_bytes(12 << 20)
-            .writer_threads(8)
-            .run(&store),
+    let store = fresh(
+        "conformance-small-parts",
+        support::small_parts_no_listed_dates,
     );
+    support::conformance_small_parts(&store);
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! tier above it, and the read-only prefix's objects never change — not by stores, promotions,
 //! locks, deletes or maintenance.
 
+mod support;
+use support::raw;
+
 use checkpointer_core::config::{open_spec, Settings};
 use checkpointer_core::{block_on, maintenance, Codec, Digest, Entry, FnPath, Key, Scope, Storage};
 use checkpointer_store_s3::{S3Options, S3Store};
@@ -33,14 +36,6 @@ fn open(tier: &str, _: &Settings) -> Result<Arc<dyn Storage>, checkpointer_core:
             reason: e.to_string(),
         }
     })?))
-}
-
-fn raw<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 /// Every object below `prefix` of the bucket, with its size and e-tag.

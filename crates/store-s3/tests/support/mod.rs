@@ -1,7 +1,9 @@
-//! Checks shared by the object-store test files (S3 and Azure run the same lease protocol).
+//! What the object-store test files share: S3 and Azure pass the same conformance suite and
+//! run the same lease protocol.
+#![allow(dead_code)] // each test file uses its part
 
 use checkpointer_core::{block_on, Key, Storage};
-use checkpointer_store_s3::S3Store;
+use checkpointer_store_s3::{S3Options, S3Store};
 use std::time::{Duration, Instant};
 
 /// `a` holds the lease on `k` past its TTL (3 s): renewal must keep `b`, a second owner as a
@@ -29,4 +31,41 @@ pub fn renewed_lease_excludes_until_released(a: S3Store, b: S3Store, k: Key) {
         .expect("the waiter gets the lease after release");
     assert!(waited >= Duration::from_secs(5));
     waiter.join().unwrap();
+}
+
+/// Runs `f` on a runtime of its own (calls on the raw `object_store` client).
+pub fn raw<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// The conformance suite with large values of `large_mib` MiB: 80 is above the multipart
+/// threshold, several parts and ranged reads.
+pub fn conformance(store: &S3Store, large_mib: usize) {
+    block_on(
+        checkpointer_core::testing::Suite::new()
+            .large_value_bytes(large_mib << 20)
+            .run(store),
+    );
+}
+
+/// Small multipart parts, and listings without created dates (read from each object instead).
+pub fn small_parts_no_listed_dates(o: &mut S3Options) {
+    o.part_size = 5 << 20;
+    o.multipart_threshold = 5 << 20;
+    o.list_created = false;
+}
+
+/// The conformance suite on a store opened with [`small_parts_no_listed_dates`]: 12 MiB values
+/// over several small parts, eight writer threads racing.
+pub fn conformance_small_parts(store: &S3Store) {
+    block_on(
+        checkpointer_core::testing::Suite::new()
+            .large_value_bytes(12 << 20)
+            .writer_threads(8)
+            .run(store),
+    );
 }
