@@ -55,6 +55,22 @@ fn line(child: &Child, prefix: &str) -> String {
         .to_string()
 }
 
+/// The one warning line the child printed for `value` (fails if there is none or more).
+fn one_warning<'c>(child: &'c Child, value: &str) -> &'c str {
+    let warnings: Vec<&str> = child
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "{value:?}: one warning\n{}",
+        child.stderr
+    );
+    warnings[0]
+}
+
 /// Runs the bodies once per value (cached), and says so at the given verbosity.
 fn assert_cached(child: &Child, verbosity: u8, what: &str) {
     assert_eq!(
@@ -100,18 +116,7 @@ fn an_invalid_verbosity_warns_once_and_the_default_applies() {
         let dir = tempfile::tempdir().unwrap();
         let child = run(dir.path(), &[("CHECKPOINTER_VERBOSITY", value)]);
         assert_cached(&child, 1, value);
-        let warnings: Vec<&str> = child
-            .stderr
-            .lines()
-            .filter(|l| l.contains("warning"))
-            .collect();
-        assert_eq!(
-            warnings.len(),
-            1,
-            "{value:?}: one warning\n{}",
-            child.stderr
-        );
-        let w = warnings[0];
+        let w = one_warning(&child, value);
         assert!(
             w.contains(&format!("CHECKPOINTER_VERBOSITY={value:?}"))
                 && w.contains("0, 1 or 2")
@@ -197,18 +202,7 @@ fn an_invalid_disable_value_warns_once_and_caching_stays_on() {
         let dir = tempfile::tempdir().unwrap();
         let child = run(dir.path(), &[("CHECKPOINTER_DISABLE", value)]);
         assert_cached(&child, 1, value);
-        let warnings: Vec<&str> = child
-            .stderr
-            .lines()
-            .filter(|l| l.contains("warning"))
-            .collect();
-        assert_eq!(
-            warnings.len(),
-            1,
-            "{value:?}: one warning\n{}",
-            child.stderr
-        );
-        let w = warnings[0];
+        let w = one_warning(&child, value);
         assert!(
             w.contains(&format!("CHECKPOINTER_DISABLE={value:?}"))
                 && w.contains("true")
@@ -226,18 +220,7 @@ fn an_invalid_compress_value_warns_once_and_caching_goes_on_uncompressed() {
         let child = run(dir.path(), &[("CHECKPOINTER_COMPRESS", value)]);
         // Not a configuration error: the functions cache as without the variable.
         assert_cached(&child, 1, value);
-        let warnings: Vec<&str> = child
-            .stderr
-            .lines()
-            .filter(|l| l.contains("warning"))
-            .collect();
-        assert_eq!(
-            warnings.len(),
-            1,
-            "{value:?}: one warning\n{}",
-            child.stderr
-        );
-        let w = warnings[0];
+        let w = one_warning(&child, value);
         assert!(
             w.contains(&format!("CHECKPOINTER_COMPRESS={value:?}"))
                 && w.contains("zstd:LEVEL")
