@@ -5,30 +5,12 @@
 
 mod scratch_support;
 
-use scratch_support::{clean_env, shared_target, write};
-use std::path::Path;
+use scratch_support::{clean_env, new_package, shared_target, write};
 use std::process::Command;
 
 #[test]
 fn object_store_specs_without_their_features_name_the_feature_at_the_spec() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pkg = Path::new(env!("CARGO_TARGET_TMPDIR")).join("feature-errors-ws");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).expect("remove the previous copy");
-    }
-    let repo_path = repo.display().to_string().replace('\\', "/");
-    write(
-        &pkg.join("Cargo.toml"),
-        &format!(
-            "[package]\nname = \"feature_errors\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ncheckpointer = {{ path = \"{repo_path}\" }}\n\n[workspace]\n"
-        ),
-    );
-    // The quickstart's lock file: the same dependencies, already resolved and downloaded.
-    std::fs::copy(
-        repo.join("examples/quickstart/Cargo.lock"),
-        pkg.join("Cargo.lock"),
-    )
-    .expect("copy Cargo.lock");
+    let pkg = new_package("feature-errors-ws", "feature_errors");
     write(
         &pkg.join("src/main.rs"),
         "use checkpointer::checkpoint;\n\n#[checkpoint(storage = \"memory,s3://bucket/prefix\")]\nfn square(x: u64) -> u64 {\n    x * x\n}\n\n#[checkpoint(storage = \"memory,fs\")]\nfn cube(x: u64) -> u64 {\n    x * x * x\n}\n\n#[checkpoint(storage = \"gs://bucket/prefix\")]\nfn gcs(x: u64) -> u64 {\n    x\n}\n\n#[checkpoint(storage = \"memory,fs,ro:az://container/prefix\")]\nfn azure(x: u64) -> u64 {\n    x\n}\n\nfn main() {\n    println!(\"{} {} {} {}\", square(2), cube(2), gcs(1), azure(1));\n}\n",

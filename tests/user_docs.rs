@@ -5,7 +5,7 @@
 
 mod scratch_support;
 
-use scratch_support::{clean_env, shared_target, write};
+use scratch_support::{clean_env, new_package, shared_target, write};
 use std::path::Path;
 use std::process::Command;
 
@@ -58,24 +58,7 @@ fn cargo(pkg: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn generated_companions_are_callable_but_not_in_the_users_docs() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pkg = Path::new(env!("CARGO_TARGET_TMPDIR")).join("user-docs-ws");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).expect("remove the previous copy");
-    }
-    let repo_path = repo.display().to_string().replace('\\', "/");
-    write(
-        &pkg.join("Cargo.toml"),
-        &format!(
-            "[package]\nname = \"user_docs\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ncheckpointer = {{ path = \"{repo_path}\" }}\n\n[workspace]\n"
-        ),
-    );
-    // The quickstart's lock file: the same dependencies, already resolved and downloaded.
-    std::fs::copy(
-        repo.join("examples/quickstart/Cargo.lock"),
-        pkg.join("Cargo.lock"),
-    )
-    .expect("copy Cargo.lock");
+    let pkg = new_package("user-docs-ws", "user_docs");
     write(&pkg.join("src/lib.rs"), LIB);
 
     // `deny(missing_docs)` holds with hidden companions, and they resolve and type-check.

@@ -87,3 +87,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A fresh package `name` in `dir` under the test target's temporary directory, depending on
+/// the facade by path with its default features, with the quickstart's lock file (the same
+/// dependencies, already resolved and downloaded, so it builds offline). Returns its directory.
+pub fn new_package(dir: &str, name: &str) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pkg = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).expect("remove the previous copy");
+    }
+    let repo_path = repo.display().to_string().replace('\\', "/");
+    write(
+        &pkg.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\ncheckpointer = {{ path = \"{repo_path}\" }}\n\n[workspace]\n"
+        ),
+    );
+    std::fs::copy(
+        repo.join("examples/quickstart/Cargo.lock"),
+        pkg.join("Cargo.lock"),
+    )
+    .expect("copy Cargo.lock");
+    pkg
+}
