@@ -14,7 +14,6 @@ use checkpointer::Storage;
 use checkpointer::{checkpoint, maintenance, Digest};
 use common::{entry_files, is_child, run_child};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -90,27 +89,13 @@ fn slow_square(x: u64) -> u64 {
     x * x
 }
 
-fn wait_for(path: &std::path::Path) {
-    let t = Instant::now();
-    while !path.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn child_race() {
     if !is_child("child_race") {
         return;
     }
     // Start together: say ready, wait for the parent's go.
-    let barrier = PathBuf::from(std::env::var("RACE_BARRIER").unwrap());
-    std::fs::write(barrier.join(format!("ready-{}", std::process::id())), "").unwrap();
-    wait_for(&barrier.join("go"));
+    s3_support::race_start();
     println!("VALUE={}", slow_square(9));
 }
 

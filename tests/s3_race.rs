@@ -5,7 +5,6 @@ mod s3_support;
 
 use checkpointer::checkpoint;
 use s3_support::{child_env, fresh_url, spawn_child};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[checkpoint(verbosity = 0)]
@@ -15,27 +14,13 @@ fn slow_cube(x: u64) -> u64 {
     x * x * x
 }
 
-fn wait_for(path: &std::path::Path) {
-    let t = Instant::now();
-    while !path.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn child_race() {
     if std::env::var("CHECKPOINTER_TEST_CHILD").as_deref() != Ok("child_race") {
         return;
     }
     // Start together: say ready, wait for the parent's go.
-    let barrier = PathBuf::from(std::env::var("RACE_BARRIER").unwrap());
-    std::fs::write(barrier.join(format!("ready-{}", std::process::id())), "").unwrap();
-    wait_for(&barrier.join("go"));
+    s3_support::race_start();
     println!("VALUE={}", slow_cube(5));
 }
 

@@ -99,3 +99,20 @@ pub fn stop_private_server(dir: &Path) {
         .expect("run scripts/s3-server");
     assert!(status.success(), "scripts/s3-server stop failed");
 }
+
+/// A racing child's start: says it is ready (a file in the directory `RACE_BARRIER` names)
+/// and waits for the parent's `go` there, so racers call at the same instant.
+pub fn race_start() {
+    let barrier = PathBuf::from(std::env::var("RACE_BARRIER").expect("RACE_BARRIER"));
+    std::fs::write(barrier.join(format!("ready-{}", std::process::id())), "").unwrap();
+    let go = barrier.join("go");
+    let t = std::time::Instant::now();
+    while !go.exists() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "timed out waiting for {}",
+            go.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
