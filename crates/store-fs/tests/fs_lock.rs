@@ -3,7 +3,7 @@
 //! waiting off the executor's thread, abandoned waits, and leftovers swept.
 
 mod support;
-use support::{lock, within};
+use support::{lock, waiter, within};
 
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
 use checkpointer_store_fs::FsStore;
@@ -60,15 +60,7 @@ fn a_second_taker_waits_until_the_first_releases() {
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{scheme}");
         }
-        let got = Arc::new(AtomicBool::new(false));
-        let waiter = {
-            let (store, k, got) = (store.clone(), k.clone(), got.clone());
-            std::thread::spawn(move || {
-                let l = lock(&store, &k);
-                got.store(true, Ordering::SeqCst);
-                l
-            })
-        };
+        let (got, waiter) = waiter(&store, &k);
         std::thread::sleep(Duration::from_millis(300));
         assert!(!got.load(Ordering::SeqCst), "{scheme}: took a held lock");
         drop(first);

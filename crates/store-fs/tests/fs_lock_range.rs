@@ -6,14 +6,14 @@
 #![cfg(all(target_os = "linux", target_pointer_width = "64"))]
 
 mod support;
-use support::{lock, within};
+use support::{lock, waiter, within};
 
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, KeyLock, Storage};
 use checkpointer_store_fs::{FsStore, STORE_LOCK_FILE};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -242,15 +242,7 @@ fn a_key_held_by_another_process_is_waited_for_and_a_killed_holder_frees_it_at_o
     // Another key is not held.
     assert!(free_now(&store, &key_of("f", 6)));
     // A waiter blocked in the kernel when the holder dies gets the key at once.
-    let got = Arc::new(AtomicBool::new(false));
-    let waiter = {
-        let (store, k, got) = (store.clone(), k.clone(), got.clone());
-        std::thread::spawn(move || {
-            let l = lock(&store, &k);
-            got.store(true, Ordering::SeqCst);
-            drop(l);
-        })
-    };
+    let (got, waiter) = waiter(&store, &k);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!got.load(Ordering::SeqCst));
     let killed = Instant::now();
@@ -366,15 +358,7 @@ fn a_root_removed_or_its_lock_file_replaced_under_held_and_awaited_locks_blocks_
         let store = Arc::new(FsStore::new(&root));
         let k = key_of("f", 11);
         let held = lock(&store, &k);
-        let got = Arc::new(AtomicBool::new(false));
-        let waiter = {
-            let (store, k, got) = (store.clone(), k.clone(), got.clone());
-            std::thread::spawn(move || {
-                let l = lock(&store, &k);
-                got.store(true, Ordering::SeqCst);
-                drop(l);
-            })
-        };
+        let (got, waiter) = waiter(&store, &k);
         std::thread::sleep(Duration::from_millis(200));
         assert!(!got.load(Ordering::SeqCst), "{what}");
         std::fs::remove_dir_all(&root).unwrap();
