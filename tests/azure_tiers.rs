@@ -15,7 +15,7 @@ use checkpointer::{checkpoint, maintenance, Digest};
 use common::{entry_files, is_child, run_child};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 fn container() -> String {
     for name in [
@@ -117,15 +117,7 @@ fn processes_racing_on_one_key_through_azure_leases_run_the_body_once() {
         .iter()
         .map(|d| s3_support::spawn_child("child_race", d.path(), &env))
         .collect();
-    let t = Instant::now();
-    while std::fs::read_dir(barrier.path()).unwrap().count() < dirs.len() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "children did not start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    std::fs::write(barrier.path().join("go"), "").unwrap();
+    s3_support::race_go(barrier.path(), dirs.len());
     let mut bodies = 0;
     for child in children {
         let out = child.wait_with_output().unwrap();

@@ -5,7 +5,7 @@ mod s3_support;
 
 use checkpointer::checkpoint;
 use s3_support::{child_env, fresh_url, spawn_child};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[checkpoint(verbosity = 0)]
 fn slow_cube(x: u64) -> u64 {
@@ -41,15 +41,7 @@ fn two_processes_racing_on_one_key_run_the_body_once() {
         .iter()
         .map(|d| spawn_child("child_race", d.path(), &env))
         .collect();
-    let t = Instant::now();
-    while std::fs::read_dir(barrier.path()).unwrap().count() < 2 {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "children did not start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    std::fs::write(barrier.path().join("go"), "").unwrap();
+    s3_support::race_go(barrier.path(), 2);
     let mut bodies = 0;
     for child in children {
         let out = child.wait_with_output().unwrap();

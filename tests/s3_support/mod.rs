@@ -116,3 +116,17 @@ pub fn race_start() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// The parent's side of [`race_start`]: waits until `racers` children said they are ready in
+/// `barrier`, then lets them all go.
+pub fn race_go(barrier: &Path, racers: usize) {
+    let t = std::time::Instant::now();
+    while std::fs::read_dir(barrier).unwrap().count() < racers {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "children did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::fs::write(barrier.join("go"), "").unwrap();
+}

@@ -4,11 +4,9 @@
 //! these tests fail when it is missing.
 
 mod support;
-use support::raw;
 
 use checkpointer_core::{block_on, Bytes, Codec, Digest, Entry, FnPath, Key, Storage};
 use checkpointer_store_s3::{S3Options, S3Store};
-use object_store::{ObjectStoreExt, PutPayload};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -153,20 +151,7 @@ fn prefixes_with_unusual_characters_round_trip_and_stay_apart() {
 #[test]
 fn a_damaged_object_loads_as_an_entry_that_fails_verification() {
     let store = fresh("damaged", |_| {});
-    let k = key("damaged", 0);
-    let path = store.entry_path(&k);
-    raw(async {
-        store
-            .object_store()
-            .put(&path, PutPayload::from_static(b"not an entry"))
-            .await
-    })
-    .unwrap();
-    let got = block_on(store.load(&k))
-        .unwrap()
-        .expect("the damaged object");
-    assert!(got.verify().is_err());
-    assert!(block_on(store.delete(&k)).unwrap());
+    support::a_damaged_object_fails_verification(&store, &key("damaged", 0));
 }
 
 #[test]

@@ -156,21 +156,7 @@ fn works_from_any_executor() {
 #[test]
 fn a_damaged_object_loads_as_an_entry_that_fails_verification() {
     let store = fresh("damaged", |_| {});
-    let k = key("damaged", 0);
-    let path = store.entry_path(&k);
-    raw(async {
-        store
-            .object_store()
-            .put(&path, PutPayload::from_static(b"not an entry"))
-            .await
-    })
-    .unwrap();
-    let got = block_on(store.load(&k))
-        .unwrap()
-        .expect("the damaged object is there");
-    assert!(got.verify().is_err());
-    assert!(block_on(store.checkpoint_date(&k)).unwrap().is_some());
-    assert!(block_on(store.delete(&k)).unwrap());
+    support::a_damaged_object_fails_verification(&store, &key("damaged", 0));
 }
 
 #[test]

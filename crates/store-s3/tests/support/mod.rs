@@ -69,3 +69,24 @@ pub fn conformance_small_parts(store: &S3Store) {
             .run(store),
     );
 }
+
+/// An object at `k`'s path that is not an entry loads as an entry failing verification, is
+/// dated, and can be deleted.
+pub fn a_damaged_object_fails_verification(store: &S3Store, k: &Key) {
+    let path = store.entry_path(k);
+    raw(async {
+        object_store::ObjectStoreExt::put(
+            store.object_store().as_ref(),
+            &path,
+            object_store::PutPayload::from_static(b"not an entry"),
+        )
+        .await
+    })
+    .unwrap();
+    let got = block_on(store.load(k))
+        .unwrap()
+        .expect("the damaged object is there");
+    assert!(got.verify().is_err());
+    assert!(block_on(store.checkpoint_date(k)).unwrap().is_some());
+    assert!(block_on(store.delete(k)).unwrap());
+}
